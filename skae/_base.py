@@ -1,0 +1,359 @@
+"""The scikit-learn contract shared by every skae autoencoder."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._builders import split_autoencoder
+from ._training import make_training_data, predict_in_batches
+
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class for scikit-learn transformers that wrap a Keras autoencoder.
+
+    It owns everything the estimators share: input validation, training,
+    ``transform`` to the latent space, ``inverse_transform`` back to the
+    input space, scoring, pickling and scikit-learn's estimator tags.
+    :class:`DenseAutoencoder` and :class:`ConvAutoencoder` only say how to
+    build their Keras model.
+
+    To add an architecture, subclass it, list the new parameters in
+    ``__init__`` and ``_parameter_constraints``, and implement
+    ``_build_model(self, seed)``: it returns a flat ``keras.Sequential``
+    whose input takes one sample of shape ``self._sample_shape()``, whose
+    output has the same shape, and whose bottleneck layer is named
+    ``"latent"``. Seed the layers' initializers from ``seed`` so that
+    ``random_state`` makes fits reproducible.
+
+    Parameters
+    ----------
+    latent_dim : int, default=64
+        Size of the latent code that ``transform`` returns.
+    activation : str or callable, default="relu"
+        Keras activation of the hidden layers.
+    output_activation : str, callable or None, default="sigmoid"
+        Activation of the reconstruction. The sigmoid suits data scaled to
+        [0, 1], like images; use ``"linear"`` for standardised data.
+    optimizer : str or keras.optimizers.Optimizer, default="adam"
+        Optimizer name or instance. An instance is copied from its config
+        on every fit, so it is never shared between fitted models.
+    learning_rate : float or None, default=None
+        Learning rate; None keeps the optimizer's own (Adam: 0.001).
+    loss : str or callable, default="mse"
+        Keras reconstruction loss.
+    epochs : int, default=20
+        Number of passes over the training data.
+    batch_size : int, default=256
+        Rows per gradient step.
+    validation_fraction : float in [0, 1), default=0.0
+        Fraction of the rows held out to report ``val_loss`` in
+        ``history_``; early stopping watches it when it is above 0.
+    early_stopping : bool, default=False
+        Stop when the monitored loss has not improved for ``patience``
+        epochs, and keep the best epoch's weights.
+    patience : int, default=5
+        Epochs without improvement before early stopping ends training.
+    callbacks : list of keras.callbacks.Callback or None, default=None
+        Extra Keras callbacks, passed to ``model.fit`` as they are.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the validation split.
+        An int makes fits on the same data reproducible on CPU. No global
+        random generator (Python's, NumPy's, Keras's or TensorFlow's) is
+        reseeded.
+    verbose : int, default=0
+        Keras's verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The whole autoencoder.
+    encoder_ : keras.Model
+        Input to latent code; shares its layers with ``model_``.
+    decoder_ : keras.Model
+        Latent code to reconstruction; shares its layers with ``model_``.
+    history_ : dict of str to list of float
+        Per-epoch ``loss`` (and ``val_loss``) from training.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X was a DataFrame with
+        string column names.
+    """
+
+    _parameter_constraints: dict = {
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "activation": [str, callable],
+        "output_activation": [str, callable, None],
+        "optimizer": [str, keras.optimizers.Optimizer],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "loss": [str, callable],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "early_stopping": ["boolean"],
+        "patience": [Interval(Integral, 0, None, closed="left")],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        latent_dim=64,
+        activation="relu",
+        output_activation="sigmoid",
+        optimizer="adam",
+        learning_rate=None,
+        loss="mse",
+        epochs=20,
+        batch_size=256,
+        validation_fraction=0.0,
+        early_stopping=False,
+        patience=5,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.latent_dim = latent_dim
+        self.activation = activation
+        self.output_activation = output_activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.loss = loss
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------
+    # Hooks for subclasses
+
+    def _build_model(self, seed):
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _build_model(self, seed) returning a "
+            "keras.Sequential autoencoder with a layer named 'latent'."
+        )
+
+    def _check_input(self, X, *, reset):
+        """Validate X and return it as a 2-D float array, one row a sample."""
+        return validate_data(self, X, reset=reset, dtype=FLOAT_DTYPES)
+
+    def _sample_shape(self):
+        """Shape of one sample as the Keras model takes it."""
+        return (self.n_features_in_,)
+
+    def _restore_layout(self, X):
+        """Give 2-D reconstructions the layout of the data given to fit."""
+        return X
+
+    # ------------------------------------------------------------------
+    # Fitting
+
+    def fit(self, X, y=None):
+        """Train the autoencoder to reconstruct X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. Values in [0, 1] suit the default sigmoid output.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        # A failed fit (bad input, bad parameter, a Keras error) must leave a
+        # previously fitted estimator exactly as it was.
+        snapshot = self.__dict__.copy()
+        try:
+            self._validate_params()
+            X = self._check_input(X, reset=True)
+            self._fit(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+        return self
+
+    def _fit(self, X):
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        model = self._build_model(seed)
+        model.compile(optimizer=self._make_optimizer(), loss=self.loss)
+
+        x = self._to_model_input(X.astype(np.float32, copy=False))
+        x_train, validation_data = self._split_validation(x, seed)
+        callbacks = list(self.callbacks or [])
+        if self.early_stopping:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss" if validation_data is not None else "loss",
+                    patience=self.patience,
+                    restore_best_weights=True,
+                )
+            )
+        history = model.fit(
+            **make_training_data(x_train, batch_size=self.batch_size, seed=seed),
+            epochs=self.epochs,
+            verbose=self.verbose,
+            callbacks=callbacks,
+            validation_data=validation_data,
+        )
+        self.model_ = model
+        self.encoder_, self.decoder_ = split_autoencoder(model)
+        self.history_ = {key: [float(v) for v in values] for key, values in history.history.items()}
+
+    def _make_optimizer(self):
+        optimizer = keras.optimizers.get(self.optimizer) if isinstance(self.optimizer, str) else self.optimizer
+        config = optimizer.get_config()
+        if self.learning_rate is not None:
+            config["learning_rate"] = self.learning_rate
+        return type(optimizer).from_config(config)
+
+    def _split_validation(self, x, seed):
+        if self.validation_fraction == 0:
+            return x, None
+        n_samples = len(x)
+        n_val = int(round(self.validation_fraction * n_samples))
+        if not 0 < n_val < n_samples:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} of {n_samples} samples "
+                f"leaves {n_val} for validation and {n_samples - n_val} for training; "
+                "both need at least one. Use more samples or validation_fraction=0."
+            )
+        order = np.random.default_rng(seed).permutation(n_samples)
+        x_val = x[order[:n_val]]
+        return x[order[n_val:]], (x_val, x_val)
+
+    # ------------------------------------------------------------------
+    # Inference
+
+    def _to_model_input(self, X):
+        return X.reshape((len(X), *self._sample_shape()))
+
+    def _reconstruct(self, X):
+        out = predict_in_batches(self.model_, self._to_model_input(X))
+        return out.reshape(len(X), -1)
+
+    def transform(self, X):
+        """Encode X into the latent space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data in the layout given to ``fit``.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, latent_dim)
+            Latent codes, float32 for float32 input and float64 otherwise.
+        """
+        check_is_fitted(self)
+        X = self._check_input(X, reset=False)
+        Z = predict_in_batches(self.encoder_, self._to_model_input(X))
+        return Z.astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X):
+        """Decode latent codes into reconstructions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, latent_dim)
+            Latent codes, such as the output of ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray
+            Reconstructions in the layout of the data given to ``fit``.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=FLOAT_DTYPES, input_name="X", estimator=self)
+        if Z.shape[1] != self._n_features_out:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
+                f"expects latent codes of {self._n_features_out} features "
+                "(the output of transform)."
+            )
+        out = predict_in_batches(self.decoder_, Z)
+        return self._restore_layout(out.reshape(len(Z), -1).astype(Z.dtype, copy=False))
+
+    def score_samples(self, X):
+        """Negated mean squared reconstruction error of each sample.
+
+        Higher is better, as for scikit-learn's outlier detectors: unusual
+        samples reconstruct badly and get low scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data in the layout given to ``fit``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-mean((X - reconstruction) ** 2)`` over each row's features.
+        """
+        check_is_fitted(self)
+        X = self._check_input(X, reset=False)
+        error = np.mean((X - self._reconstruct(X)) ** 2, axis=1, dtype=np.float64)
+        return (-error).astype(X.dtype, copy=False)
+
+    def score(self, X, y=None):
+        """Negated mean squared reconstruction error over all of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data in the layout given to ``fit``.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            ``-mean((X - reconstruction) ** 2)``; higher is better, so
+            ``GridSearchCV`` can rank reconstructions without labels.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self):
+        """Number of latent features, for ``get_feature_names_out``."""
+        return int(self.encoder_.output.shape[-1])
+
+    # ------------------------------------------------------------------
+    # Pickling: Keras models pickle natively, but encoder_ and decoder_
+    # share model_'s layers. Pickling model_ alone and re-deriving the two
+    # keeps them sharing weights after a round trip.
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("encoder_", None)
+        state.pop("decoder_", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "model_" in state:
+            self.encoder_, self.decoder_ = split_autoencoder(self.model_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = False
+        return tags
