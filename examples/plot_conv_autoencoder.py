@@ -21,18 +21,16 @@ parameters.
 # --------------------
 # :class:`~skae.ConvAutoencoder` takes images of shape (n, 28, 28) directly,
 # or flat rows together with ``image_shape=(28, 28, 1)``.
-import os
-
 import matplotlib.pyplot as plt
 import numpy as np
 
 from skae import ConvAutoencoder
+from skae.datasets import load_mnist
 
 N_TRAIN, N_TEST, EPOCHS = 20_000, 2_000, 10
 
-with np.load(os.environ["SKAE_MNIST"]) as mnist:
-    X_train = mnist["x_train"][:N_TRAIN].astype(np.float32) / 255
-    X_test = mnist["x_test"][:N_TEST].astype(np.float32) / 255
+X_train, _ = load_mnist(n_samples=N_TRAIN, as_images=True)
+X_test, _ = load_mnist(split="test", n_samples=N_TEST, as_images=True)
 print(X_train.shape, X_test.shape)
 
 # %%

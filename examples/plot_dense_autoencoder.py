@@ -16,21 +16,20 @@ The tutorial's first model: a fully connected autoencoder that squeezes each
 # %%
 # Load MNIST
 # ----------
-# Pixels are scaled to [0, 1] and each image is flattened to 784 values,
-# as the tutorial does. The file is read from ``SKAE_MNIST``.
-import os
-
+# :func:`skae.datasets.load_mnist` scales the pixels to [0, 1] and flattens
+# each image to 784 values, as the tutorial does. It reads the file named by
+# the environment variable ``SKAE_MNIST``.
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.decomposition import PCA
 
 from skae import DenseAutoencoder
+from skae.datasets import load_mnist
 
 N_TRAIN, N_TEST, EPOCHS = 20_000, 2_000, 10
 
-with np.load(os.environ["SKAE_MNIST"]) as mnist:
-    X_train = mnist["x_train"][:N_TRAIN].reshape(N_TRAIN, -1).astype(np.float32) / 255
-    X_test = mnist["x_test"][:N_TEST].reshape(N_TEST, -1).astype(np.float32) / 255
+X_train, _ = load_mnist(n_samples=N_TRAIN)
+X_test, _ = load_mnist(split="test", n_samples=N_TEST)
 print(X_train.shape, X_test.shape)
 
 # %%

@@ -21,21 +21,18 @@ the negated reconstruction error on each held-out fold: no labels needed.
 # ----------
 # Flat rows: the dense model takes them as they are and the convolutional
 # model reshapes them with ``image_shape``, so both fit in one pipeline.
-import os
-
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 
 from skae import ConvAutoencoder, DenseAutoencoder
+from skae.datasets import load_mnist
 
 N_TRAIN, N_TEST, EPOCHS, BATCH = 3_000, 2_000, 10, 64
 
-with np.load(os.environ["SKAE_MNIST"]) as mnist:
-    X_train = mnist["x_train"][:N_TRAIN].reshape(N_TRAIN, -1).astype(np.float32) / 255
-    X_test = mnist["x_test"][:N_TEST].reshape(N_TEST, -1).astype(np.float32) / 255
+X_train, _ = load_mnist(n_samples=N_TRAIN)
+X_test, _ = load_mnist(split="test", n_samples=N_TEST)
 
 # %%
 # The search
