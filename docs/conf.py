@@ -47,11 +47,20 @@ source_suffix = {".rst": "restructuredtext"}
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_generated", "**.ipynb_checkpoints", "auto_examples/*.md", "auto_examples/*.py"]
 root_doc = "index"
-default_role = "obj"
+# Single backticks are code, as in scikit-learn's documentation.
+default_role = "literal"
+# Every cross-reference must resolve, so a reference to a skae name that does
+# not exist fails the -W build. Without intersphinx (no network) references
+# into other projects cannot resolve; they render as code without a link.
+nitpicky = True
+nitpick_ignore_regex = [
+    (r"py:.*", r"(sklearn|keras|tensorflow|numpy|scipy|matplotlib|pandas|joblib|umap|scikeras)(\..*)?"),
+    (r"py:.*", r"(np|tf|plt|pd)\..*"),
+]
 
 # -- API reference ------------------------------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": True}
+autodoc_default_options = {}  # the class template lists members itself
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

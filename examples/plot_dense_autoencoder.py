@@ -19,12 +19,12 @@ The tutorial's first model: a fully connected autoencoder that squeezes each
 # :func:`skae.datasets.load_mnist` scales the pixels to [0, 1] and flattens
 # each image to 784 values, as the tutorial does. It reads the file named by
 # the environment variable ``SKAE_MNIST``.
-import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.decomposition import PCA
 
 from skae import DenseAutoencoder
 from skae.datasets import load_mnist
+from skae.plotting import plot_history, plot_reconstructions
 
 N_TRAIN, N_TEST, EPOCHS = 20_000, 2_000, 10
 
@@ -43,11 +43,10 @@ ae.fit(X_train)
 ae.model_.summary()
 
 # %%
-# The loss falls with every epoch; ``history_`` keeps it.
-fig, ax = plt.subplots(figsize=(5, 3))
-ax.plot(np.arange(1, EPOCHS + 1), ae.history_["loss"], marker="o")
-ax.set(xlabel="epoch", ylabel="training MSE", title="DenseAutoencoder training loss")
-fig.tight_layout()
+# The loss falls with every epoch; ``history_`` keeps it and
+# :func:`skae.plotting.plot_history` draws it.
+ax = plot_history(ae, figsize=(5, 3))
+ax.set_title("DenseAutoencoder training loss (MSE)")
 
 # %%
 # Encode, decode and score
@@ -66,11 +65,7 @@ print(f"test MSE, dense autoencoder: {-ae.score(X_test):.4f}")
 print(f"test MSE, PCA with 64 components: {pca_mse:.4f}")
 
 # %%
-# Originals (top) and their reconstructions (bottom).
-fig, axes = plt.subplots(2, 10, figsize=(10, 2.2))
-for i in range(10):
-    for row, images in enumerate((X_test, X_rebuilt)):
-        axes[row, i].imshow(images[i].reshape(28, 28), cmap="gray_r")
-        axes[row, i].axis("off")
+# Test digits (top) and their reconstructions (bottom), drawn by
+# :func:`skae.plotting.plot_reconstructions`.
+fig = plot_reconstructions(X_test, X_rebuilt, n_images=10)
 fig.suptitle("test digits and their reconstructions")
-fig.tight_layout()

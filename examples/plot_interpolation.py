@@ -39,7 +39,7 @@ for a, b in [(1, 7), (3, 8)]:
     start, end = X[np.flatnonzero(y == a)[0]], X[np.flatnonzero(y == b)[0]]
     path = interpolate(ae, start, end, n_steps=9)
     fig = plot_interpolation(path)
-    fig.suptitle(f"from a {a} to a {b}, linear")
+    fig.suptitle(f"from {a} to {b}, linear")
 
 # %%
 # Spherical interpolation
@@ -50,7 +50,7 @@ for a, b in [(1, 7), (3, 8)]:
 start, end = X[np.flatnonzero(y == 3)[0]], X[np.flatnonzero(y == 8)[0]]
 path, Z = interpolate(ae, start, end, n_steps=9, method="spherical", return_latent=True)
 fig = plot_interpolation(path)
-fig.suptitle("from a 3 to an 8, spherical")
+fig.suptitle("from 3 to 8, spherical")
 print("norm of each latent step:", np.round(np.linalg.norm(Z, axis=1), 2))
 
 # %%
@@ -58,7 +58,7 @@ print("norm of each latent step:", np.round(np.linalg.norm(Z, axis=1), 2))
 mid = interpolate(ae, start, end, n_steps=3)[1]
 fig, axes = plt.subplots(1, 3, figsize=(5, 2))
 for ax, image, title in zip(axes, [start, mid, end], ["left", "midpoint", "right"], strict=True):
-    ax.imshow(image, cmap="gray_r")
+    ax.imshow(image, cmap="gray")
     ax.set_title(title)
     ax.axis("off")
 fig.tight_layout()

