@@ -19,7 +19,7 @@ import numpy as np
 
 MODELS = ("dense", "conv", "conv-elu")
 DATASETS = ("auto", "mnist", "digits")
-DEFAULT_N_SAMPLES = 10_000
+DEFAULT_N_SAMPLES = 20_000
 # Defaults per data set: (epochs, batch size, latent size). The 8x8 digits
 # have only 1,437 training images, so they get more and smaller steps, and a
 # code smaller than their 64 pixels.
