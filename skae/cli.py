@@ -27,6 +27,16 @@ MNIST_DEFAULTS = (10, 256, 64)
 DIGITS_DEFAULTS = (30, 32, 16)
 
 
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer of 0 or more, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer of 0 or more, got {text!r}")
+    return value
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -118,6 +128,14 @@ def build_parser():
         type=int,
         default=0,
         help="seed of the autoencoder and of the digits' test split (KMeans keeps the tutorial's 42, t-SNE its 0)",
+    )
+    demo.add_argument(
+        "--threads",
+        type=_non_negative_int,
+        default=1,
+        help="OpenMP threads for KMeans and t-SNE; 0 keeps the libraries' default (all cores). One thread is "
+        "slower on an idle machine but avoids their busy-waiting, which can make them many times slower on a CPU "
+        "shared with other processes",
     )
     demo.add_argument("--no-plots", action="store_true", help="skip the figures (and matplotlib)")
     demo.add_argument("--quiet", action="store_true", help="print only the final summary")
@@ -279,6 +297,13 @@ def _report(path, r):
 
 def run_demo(args, say=print):
     """Run ``skae demo`` with parsed ``args``; return its results as a dict."""
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
+    with threadpool_limits(limits=args.threads if args.threads > 0 else None, user_api="openmp"):
+        return _run_demo(args, say)
+
+
+def _run_demo(args, say):
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
 

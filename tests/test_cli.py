@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
-from threadpoolctl import threadpool_limits
 
 from skae import cli
 from skae.datasets import load_digits
@@ -31,16 +30,14 @@ OPTIONS = [
     "--tsne-samples",
     "--output",
     "--random-state",
+    "--threads",
     "--no-plots",
     "--quiet",
 ]
 
 
 def run(argv):
-    # t-SNE's and KMeans's OpenMP threads crawl on a CPU shared with other
-    # processes; one thread keeps these tests to seconds and changes no result.
-    with threadpool_limits(1):
-        return cli.main(argv)
+    return cli.main(argv)
 
 
 def test_help_explains_every_option(capsys):
@@ -92,8 +89,7 @@ def test_demo_results(tmp_path):
         ["demo", "--dataset", "digits", "--model", "dense", "--n-samples", "200", "--epochs", "1", "--no-plots"]
         + ["--latent-dim", "5", "--output", str(tmp_path), "--quiet"]
     )
-    with threadpool_limits(1):
-        results = cli.run_demo(args, say=lambda message: None)
+    results = cli.run_demo(args, say=lambda message: None)
     assert results["n_train"] == 200 and results["latent_dim"] == 5 and results["pca_components"] == 5
     assert results["estimator"] == "DenseAutoencoder" and results["epochs"] == 1
     assert 0 < results["mse_pca"] < results["mse_ae"] < 1  # one epoch is not enough to beat PCA
@@ -120,7 +116,7 @@ def test_demo_with_dataset_mnist_fails_clearly_without_it(tmp_path, capsys):
     assert "skae demo: error: No MNIST file at" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("bad", [["--epochs", "0"], ["--n-samples", "ten"], ["--model", "vae"]])
+@pytest.mark.parametrize("bad", [["--epochs", "0"], ["--n-samples", "ten"], ["--model", "vae"], ["--threads", "-1"]])
 def test_bad_options_are_refused(bad, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["demo", *bad])
