@@ -5,10 +5,21 @@ any scikit-learn transformer, so they compose with ``Pipeline``,
 ``GridSearchCV``, ``KMeans`` and ``TSNE``.
 """
 
+from . import datasets, metrics, plotting  # plotting imports matplotlib only when called
 from ._base import AutoencoderTransformer
 from ._conv import ConvAutoencoder
 from ._dense import DenseAutoencoder
+from ._interpolate import interpolate
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoencoderTransformer", "ConvAutoencoder", "DenseAutoencoder", "__version__"]
+__all__ = [
+    "AutoencoderTransformer",
+    "ConvAutoencoder",
+    "DenseAutoencoder",
+    "datasets",
+    "interpolate",
+    "metrics",
+    "plotting",
+    "__version__",
+]
