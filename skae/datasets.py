@@ -92,16 +92,19 @@ def _npz_mnist(path):
     if not path.is_file():
         raise FileNotFoundError(f"No MNIST file at {path}. {_how_to_provide()}")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            missing = [key for key in _MNIST_KEYS if key not in f.files]
-            if missing:
-                raise ValueError(
-                    f"{path} is not a Keras-format MNIST file: it lacks {missing}; expected the "
-                    f"arrays {list(_MNIST_KEYS)}, found {sorted(f.files)}."
-                )
-            return {key: f[key] for key in _MNIST_KEYS}
-    except (OSError, EOFError) as exc:  # np.load's errors for files that are not npz archives
-        raise ValueError(f"Could not read {path} as an .npz archive: {exc}") from exc
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:  # what np.load raises for files that are not arrays
+        raise ValueError(f"Could not read {path} as a Keras-format MNIST .npz archive: {exc}") from exc
+    if not hasattr(archive, "files"):  # a single .npy array
+        raise ValueError(f"{path} holds one array, not a Keras-format MNIST .npz archive of {list(_MNIST_KEYS)}.")
+    with archive as f:
+        missing = [key for key in _MNIST_KEYS if key not in f.files]
+        if missing:
+            raise ValueError(
+                f"{path} is not a Keras-format MNIST file: it lacks {missing}; expected the "
+                f"arrays {list(_MNIST_KEYS)}, found {sorted(f.files)}."
+            )
+        return {key: f[key] for key in _MNIST_KEYS}
 
 
 def _check_n_samples(n_samples):

@@ -1,0 +1,144 @@
+"""The skae command: `skae demo` end to end with tiny settings, its options and its fallbacks."""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
+
+from skae import cli
+from skae.datasets import load_digits
+
+MNIST_PATH = Path(
+    os.environ.get("SKAE_MNIST", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist.npz")
+)
+FIGURES = ["history.png", "reconstructions.png", "interpolation.png", "latent_map.png", "latent_images.png"]
+OPTIONS = [
+    "--model",
+    "--dataset",
+    "--data",
+    "--n-samples",
+    "--epochs",
+    "--latent-dim",
+    "--batch-size",
+    "--tsne-samples",
+    "--output",
+    "--random-state",
+    "--threads",
+    "--no-plots",
+    "--quiet",
+]
+
+
+def run(argv):
+    return cli.main(argv)
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["demo", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in OPTIONS:
+        assert option in text
+    # Every option of the parser has help text.
+    demo = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices["demo"]
+    assert all(action.help for action in demo._actions)
+
+
+def test_bare_command_shows_usage(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([])
+    assert exit_info.value.code == 2
+    assert "usage: skae" in capsys.readouterr().err
+
+
+def test_demo_on_digits_writes_figures_and_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    argv = ["demo", "--dataset", "digits", "--n-samples", "300", "--epochs", "2", "--tsne-samples", "60"]
+    assert run([*argv, "--model", "conv-elu", "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "data: scikit-learn's 8x8 digits" in text
+    assert "300 training and 75 test images of 8x8 pixels" in text
+    assert re.search(r"epoch 1/2  loss \d\.\d+", text) and re.search(r"epoch 2/2  loss \d\.\d+", text)
+    for name in FIGURES:
+        assert (out / name).stat().st_size > 1000, name
+    report = (out / "report.md").read_text()
+    assert "ConvAutoencoder" in report and "421,377" not in report  # an 8x8 model, not the MNIST one
+    assert "| PCA (16 components) |" in report
+    assert re.search(r"\| latent codes \| 0\.\d{3} \| 0\.\d{3} \| -?0\.\d{3} \|", report)
+    for name in FIGURES:
+        assert f"]({name})" in report
+
+    # The PCA baseline is computed, not made up: recompute it from the same split.
+    X, y = load_digits()
+    X_train, X_test, *_ = train_test_split(X[:375], y[:375], test_size=0.2, random_state=0)
+    pca = PCA(16, random_state=0).fit(X_train)
+    mse = np.mean((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2)
+    assert f"PCA (16) {mse:.5f}" in text
+
+
+def test_demo_results(tmp_path):
+    args = cli.build_parser().parse_args(
+        ["demo", "--dataset", "digits", "--model", "dense", "--n-samples", "200", "--epochs", "1", "--no-plots"]
+        + ["--latent-dim", "5", "--output", str(tmp_path), "--quiet"]
+    )
+    results = cli.run_demo(args, say=lambda message: None)
+    assert results["n_train"] == 200 and results["latent_dim"] == 5 and results["pca_components"] == 5
+    assert results["estimator"] == "DenseAutoencoder" and results["epochs"] == 1
+    assert 0 < results["mse_pca"] < results["mse_ae"] < 1  # one epoch is not enough to beat PCA
+    for scores in (results["cluster_ae"], results["cluster_raw"]):
+        assert 0 < scores["accuracy"] <= 1 and 0 <= scores["NMI"] <= 1
+    assert results["cluster_raw"]["accuracy"] > 0.5
+    assert results["figures"] == {}
+    assert (tmp_path / "report.md").exists()
+
+
+def test_demo_falls_back_to_digits_without_mnist(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SKAE_MNIST", str(tmp_path / "missing.npz"))
+    argv = ["demo", "--n-samples", "200", "--epochs", "1", "--model", "dense", "--no-plots", "--output", str(tmp_path)]
+    assert run(argv) == 0
+    text = capsys.readouterr().out
+    assert "MNIST is not available, so the demo uses scikit-learn's 8x8 digits instead" in text
+    assert "No MNIST file at" in text
+    assert "data: scikit-learn's 8x8 digits" in text
+
+
+def test_demo_with_dataset_mnist_fails_clearly_without_it(tmp_path, capsys):
+    argv = ["demo", "--dataset", "mnist", "--data", str(tmp_path / "missing.npz"), "--output", str(tmp_path)]
+    assert run(argv) == 1
+    assert "skae demo: error: No MNIST file at" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [["--epochs", "0"], ["--n-samples", "ten"], ["--model", "vae"], ["--threads", "-1"]])
+def test_bad_options_are_refused(bad, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["demo", *bad])
+    assert exit_info.value.code == 2
+    assert "error: argument" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not MNIST_PATH.exists(), reason=f"MNIST file not found at {MNIST_PATH}")
+def test_demo_on_mnist(tmp_path, capsys):
+    argv = ["demo", "--data", str(MNIST_PATH), "--model", "dense", "--n-samples", "300", "--epochs", "1"]
+    assert run([*argv, "--tsne-samples", "60", "--output", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert f"data: MNIST ({MNIST_PATH})" in text
+    assert "300 training and 60 test images of 28x28 pixels" in text
+    assert "716,640 parameters" in (tmp_path / "report.md").read_text()  # the tutorial's dense model
+    for name in FIGURES:
+        assert (tmp_path / name).exists()
+
+
+def test_python_dash_m_skae():
+    result = subprocess.run(
+        [sys.executable, "-m", "skae", "--version"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.fullmatch(r"skae \d+\.\d+\.\d+\n", result.stdout)
