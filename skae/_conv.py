@@ -109,7 +109,7 @@ class ConvAutoencoder(AutoencoderTransformer):
         Per-epoch ``loss`` (and ``val_loss``) from training.
     n_features_in_ : int
         Values per sample (height * width * channels).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X was a DataFrame with
         string column names.
 

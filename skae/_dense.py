@@ -71,7 +71,7 @@ class DenseAutoencoder(AutoencoderTransformer):
         Per-epoch ``loss`` (and ``val_loss``) from training.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X was a DataFrame with
         string column names.
 

@@ -1,0 +1,83 @@
+"""Consistency checks between the package and its documentation sources.
+
+The docs build itself (``sphinx-build -W`` in ``.ci/run``) runs the gallery
+and fails on broken docstrings and cross-references; these fast checks catch
+what it cannot: a public name missing from the API reference, or a gallery
+script that the gallery would not pick up or that does not say its sizes.
+"""
+
+import ast
+import importlib
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+import skae
+
+ROOT = Path(__file__).resolve().parents[1]
+API = (ROOT / "docs" / "api.rst").read_text()
+EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
+# Public submodules whose own __all__ the API reference must cover, once
+# they exist on this branch.
+SUBMODULES = ["skae.datasets", "skae.metrics", "skae.plotting"]
+
+
+def _autosummary_entries(text):
+    """Names listed under the autosummary directives of an rst file, with their currentmodule."""
+    entries, module, in_list = set(), "", False
+    for line in text.splitlines():
+        if m := re.match(r"\.\. currentmodule:: (\S+)", line):
+            module = m.group(1)
+        if line.startswith(".. autosummary::"):
+            in_list = True
+            continue
+        if in_list:
+            if line.strip() and not line.startswith(" "):
+                in_list = False
+            elif line.strip() and not line.strip().startswith(":"):
+                entries.add(f"{module}.{line.strip()}")
+    return entries
+
+
+def test_every_public_name_is_in_the_api_reference():
+    documented = _autosummary_entries(API)
+    public = {
+        f"skae.{name}"
+        for name in skae.__all__
+        if name != "__version__" and not inspect.ismodule(getattr(skae, name))  # modules: their names below
+    }
+    for modname in SUBMODULES:
+        try:
+            module = importlib.import_module(modname)
+        except ModuleNotFoundError:
+            continue
+        public |= {f"{modname}.{name}" for name in getattr(module, "__all__", []) if not name.isupper()}
+    missing = sorted(public - documented)
+    assert not missing, f"public names missing from docs/api.rst's autosummary lists: {missing}"
+
+
+def test_autosummary_parser_reads_the_reference():
+    # Guards the test above against passing on an empty parse.
+    assert "skae.DenseAutoencoder" in _autosummary_entries(API)
+    assert "skae.ConvAutoencoder" in _autosummary_entries(API)
+
+
+def test_there_is_a_gallery():
+    assert len(EXAMPLES) >= 6, [p.name for p in EXAMPLES]
+    assert (ROOT / "examples" / "README.txt").exists()
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_gallery_script_has_a_title_and_states_its_sizes(path):
+    docstring = ast.get_docstring(ast.parse(path.read_text()), clean=False)
+    assert docstring, f"{path.name} needs a module docstring: sphinx-gallery takes its title from it"
+    lines = docstring.strip("\n").splitlines()
+    # reST title: an overline and underline of '=' at least as long as the title.
+    assert set(lines[0]) == {"="} and lines[2] == lines[0] and len(lines[0]) >= len(lines[1].rstrip()), (
+        f"{path.name}: the docstring must open with a title between two '=' lines of its length; got {lines[:3]}"
+    )
+    assert "Sizes on this page" in docstring, (
+        f"{path.name} must say how many samples and epochs it uses, compared with the tutorial"
+    )
