@@ -33,12 +33,14 @@ def build_dense_autoencoder(
     latent_activation,
     output_activation,
     seed,
+    latent_regularizer=None,
 ):
     """Build a fully connected autoencoder.
 
     The encoder is ``hidden_layer_sizes`` Dense layers followed by the latent
     Dense layer; the decoder is ``decoder_layer_sizes`` Dense layers followed
-    by a Dense layer back to ``n_features`` units.
+    by a Dense layer back to ``n_features`` units. ``latent_regularizer``,
+    if given, is the latent layer's activity regularizer.
     """
     model = keras.Sequential(name="dense_autoencoder")
     model.add(keras.Input(shape=(n_features,)))
@@ -50,6 +52,7 @@ def build_dense_autoencoder(
             latent_dim,
             activation=latent_activation,
             kernel_initializer=_kernel_init(next(seeds)),
+            activity_regularizer=latent_regularizer,
             name=LATENT_LAYER,
         )
     )
@@ -123,6 +126,7 @@ def build_conv_autoencoder(
     conv_activation,
     output_activation,
     seed,
+    latent_regularizer=None,
 ):
     """Build a convolutional autoencoder for images of ``image_shape``.
 
@@ -130,7 +134,8 @@ def build_conv_autoencoder(
     ``Flatten`` and the latent ``Dense``. Decoder: a ``Dense`` back to the
     last feature map, ``Reshape``, then ``Conv2DTranspose`` layers mirroring
     the encoder, the last one producing the image's channels with
-    ``output_activation``.
+    ``output_activation``. ``latent_regularizer``, if given, is the latent
+    layer's activity regularizer.
     """
     sizes = conv_shapes(image_shape, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding)
     seeds = iter(range(seed, seed + 2 * len(filters) + 2))
@@ -149,7 +154,13 @@ def build_conv_autoencoder(
         )
     model.add(layers.Flatten())
     model.add(
-        layers.Dense(latent_dim, activation=activation, kernel_initializer=_kernel_init(next(seeds)), name=LATENT_LAYER)
+        layers.Dense(
+            latent_dim,
+            activation=activation,
+            kernel_initializer=_kernel_init(next(seeds)),
+            activity_regularizer=latent_regularizer,
+            name=LATENT_LAYER,
+        )
     )
     last_h, last_w = sizes[-1]
     last_c = filters[-1]
