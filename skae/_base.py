@@ -275,7 +275,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def _fit_offset(self, X):
         # As scikit-learn's outlier detectors do: the threshold is the
         # contamination quantile of the training scores.
-        self.offset_ = float(np.percentile(self.score_samples(X), 100.0 * self.contamination))
+        # X is already validated: validating it again would warn about
+        # feature names when fit was given a DataFrame.
+        self.offset_ = float(np.percentile(self._reconstruction_scores(X), 100.0 * self.contamination))
 
     def _make_optimizer(self):
         optimizer = keras.optimizers.get(self.optimizer) if isinstance(self.optimizer, str) else self.optimizer
@@ -368,7 +370,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             ``-mean((X - reconstruction) ** 2)`` over each row's features.
         """
         check_is_fitted(self)
-        X = self._check_input(X, reset=False)
+        return self._reconstruction_scores(self._check_input(X, reset=False))
+
+    def _reconstruction_scores(self, X):
+        """``score_samples`` of rows that ``_check_input`` already validated."""
         error = np.mean((X - self._reconstruct(X)) ** 2, axis=1, dtype=np.float64)
         return (-error).astype(X.dtype, copy=False)
 

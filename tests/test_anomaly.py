@@ -79,3 +79,14 @@ def test_offset_survives_pickling(zeros_model, digits):
     twin = pickle.loads(pickle.dumps(zeros_model))
     assert twin.offset_ == zeros_model.offset_
     np.testing.assert_array_equal(twin.predict(digits[0]), zeros_model.predict(digits[0]))
+
+
+def test_fit_on_a_dataframe_sets_the_threshold_without_warnings(digits):
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(digits[0][:300], columns=[f"px{i}" for i in range(64)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ae = DenseAutoencoder(hidden_layer_sizes=(8,), latent_dim=2, epochs=1, random_state=0).fit(frame)
+        assert np.mean(ae.predict(frame) == -1) == pytest.approx(0.1, abs=1 / 300)
