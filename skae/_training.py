@@ -19,6 +19,10 @@ import numpy as np
 # Rows per inference call: large enough to amortise the per-call cost,
 # small enough that one batch of conv activations stays around 100 MB.
 INFERENCE_BATCH_SIZE = 4096
+# Chunks shorter than this are zero-padded to it. The CPU kernels are chosen
+# by batch size, so without padding a row's output could differ in its last
+# bits depending on whether it came alone or with a few other rows.
+MIN_INFERENCE_BATCH_SIZE = 32
 
 
 NOISE_KINDS = ("gaussian", "mask")
@@ -103,8 +107,12 @@ def predict_in_batches(model, x, *, batch_size=INFERENCE_BATCH_SIZE):
     out = None
     for start in range(0, n, batch_size):
         chunk = np.asarray(x[start : start + batch_size], dtype=np.float32)
-        result = keras.ops.convert_to_numpy(model.predict_on_batch(chunk))
+        n_rows = len(chunk)
+        if n_rows < MIN_INFERENCE_BATCH_SIZE:
+            padding = np.zeros((MIN_INFERENCE_BATCH_SIZE - n_rows, *chunk.shape[1:]), dtype=np.float32)
+            chunk = np.concatenate([chunk, padding])
+        result = keras.ops.convert_to_numpy(model.predict_on_batch(chunk))[:n_rows]
         if out is None:
             out = np.empty((n, *result.shape[1:]), dtype=np.float32)
-        out[start : start + len(chunk)] = result
+        out[start : start + n_rows] = result
     return out
