@@ -10,6 +10,7 @@ from ._base import AutoencoderTransformer
 from ._conv import ConvAutoencoder
 from ._dense import DenseAutoencoder
 from ._interpolate import interpolate
+from ._variational import VariationalAutoencoder
 
 __version__ = "0.1.0"
 
@@ -17,6 +18,7 @@ __all__ = [
     "AutoencoderTransformer",
     "ConvAutoencoder",
     "DenseAutoencoder",
+    "VariationalAutoencoder",
     "datasets",
     "interpolate",
     "metrics",

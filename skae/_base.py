@@ -6,23 +6,25 @@ from numbers import Integral, Real
 
 import keras
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._builders import split_autoencoder
-from ._training import make_training_data, predict_in_batches
+from ._training import NOISE_KINDS, make_training_data, predict_in_batches
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
-class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, OutlierMixin, BaseEstimator):
     """Base class for scikit-learn transformers that wrap a Keras autoencoder.
 
     It owns everything the estimators share: input validation, training,
     ``transform`` to the latent space, ``inverse_transform`` back to the
-    input space, scoring, pickling and scikit-learn's estimator tags.
+    input space, scoring, outlier detection from the reconstruction error
+    (``decision_function``, ``predict``, ``fit_predict``), pickling and
+    scikit-learn's estimator tags.
     :class:`DenseAutoencoder` and :class:`ConvAutoencoder` only say how to
     build their Keras model.
 
@@ -71,6 +73,24 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         reseeded.
     verbose : int, default=0
         Keras's verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
+    noise : {"gaussian", "mask"} or None, default=None
+        Corrupt the inputs while training, not the targets, to learn a
+        denoising autoencoder: ``"gaussian"`` adds ``noise_level`` times
+        standard normal noise, ``"mask"`` sets each value to 0 with
+        probability ``noise_level``. Fresh noise is drawn for every batch
+        (seeded by ``random_state``); ``transform``, ``inverse_transform``
+        and scoring never add noise. None trains on clean inputs.
+    noise_level : float >= 0, default=0.1
+        Standard deviation of the Gaussian noise, or the masking
+        probability (then below 1). Ignored when ``noise=None``.
+    latent_l1 : float >= 0, default=0.0
+        Weight of an L1 activity penalty on the latent code (the mean over
+        the batch of ``latent_l1 * sum(abs(z))``), which pushes codes
+        towards sparsity. 0 adds no penalty.
+    contamination : float in (0, 0.5], default=0.1
+        Expected fraction of outliers in the training data. ``fit`` sets
+        ``offset_`` to that quantile of the training rows'
+        ``score_samples``, so ``predict`` flags about this fraction of them.
 
     Attributes
     ----------
@@ -82,6 +102,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         Latent code to reconstruction; shares its layers with ``model_``.
     history_ : dict of str to list of float
         Per-epoch ``loss`` (and ``val_loss``) from training.
+    offset_ : float
+        Outlier threshold on ``score_samples``: the ``contamination``
+        quantile of the training rows' scores. ``decision_function`` is
+        ``score_samples(X) - offset_``.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -104,6 +128,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "noise": [StrOptions(set(NOISE_KINDS)), None],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+        "latent_l1": [Interval(Real, 0, None, closed="left")],
+        "contamination": [Interval(Real, 0, 0.5, closed="right")],
     }
 
     def __init__(
@@ -123,6 +151,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         callbacks=None,
         random_state=None,
         verbose=0,
+        noise=None,
+        noise_level=0.1,
+        latent_l1=0.0,
+        contamination=0.1,
     ):
         self.latent_dim = latent_dim
         self.activation = activation
@@ -138,6 +170,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
+        self.noise = noise
+        self.noise_level = noise_level
+        self.latent_l1 = latent_l1
+        self.contamination = contamination
 
     # ------------------------------------------------------------------
     # Hooks for subclasses
@@ -159,6 +195,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def _restore_layout(self, X):
         """Give 2-D reconstructions the layout of the data given to fit."""
         return X
+
+    def _latent_regularizer(self):
+        """Activity regularizer for the latent layer, or None."""
+        return keras.regularizers.L1(self.latent_l1) if self.latent_l1 > 0 else None
 
     # ------------------------------------------------------------------
     # Fitting
@@ -183,8 +223,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         snapshot = self.__dict__.copy()
         try:
             self._validate_params()
+            self._check_noise_level()
             X = self._check_input(X, reset=True)
             self._fit(X)
+            self._fit_offset(X)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
@@ -208,7 +250,13 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 )
             )
         history = model.fit(
-            **make_training_data(x_train, batch_size=self.batch_size, seed=seed),
+            **make_training_data(
+                x_train,
+                batch_size=self.batch_size,
+                seed=seed,
+                noise=self.noise,
+                noise_level=self.noise_level,
+            ),
             epochs=self.epochs,
             verbose=self.verbose,
             callbacks=callbacks,
@@ -217,6 +265,19 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.model_ = model
         self.encoder_, self.decoder_ = split_autoencoder(model)
         self.history_ = {key: [float(v) for v in values] for key, values in history.history.items()}
+
+    def _check_noise_level(self):
+        if self.noise == "mask" and self.noise_level >= 1:
+            raise ValueError(
+                f"noise='mask' needs a masking probability noise_level in [0, 1); got noise_level={self.noise_level}."
+            )
+
+    def _fit_offset(self, X):
+        # As scikit-learn's outlier detectors do: the threshold is the
+        # contamination quantile of the training scores.
+        # X is already validated: validating it again would warn about
+        # feature names when fit was given a DataFrame.
+        self.offset_ = float(np.percentile(self._reconstruction_scores(X), 100.0 * self.contamination))
 
     def _make_optimizer(self):
         optimizer = keras.optimizers.get(self.optimizer) if isinstance(self.optimizer, str) else self.optimizer
@@ -309,7 +370,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             ``-mean((X - reconstruction) ** 2)`` over each row's features.
         """
         check_is_fitted(self)
-        X = self._check_input(X, reset=False)
+        return self._reconstruction_scores(self._check_input(X, reset=False))
+
+    def _reconstruction_scores(self, X):
+        """``score_samples`` of rows that ``_check_input`` already validated."""
         error = np.mean((X - self._reconstruct(X)) ** 2, axis=1, dtype=np.float64)
         return (-error).astype(X.dtype, copy=False)
 
@@ -330,6 +394,37 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             ``GridSearchCV`` can rank reconstructions without labels.
         """
         return float(np.mean(self.score_samples(X)))
+
+    def decision_function(self, X):
+        """Outlier decision: negative for outliers, positive for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data in the layout given to ``fit``.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            ``score_samples(X) - offset_``: below 0 the reconstruction is
+            worse than that of the ``contamination`` worst training rows.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Label each sample as an inlier (1) or an outlier (-1).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data in the layout given to ``fit``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            -1 where ``decision_function(X) < 0``, else 1.
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
 
     @property
     def _n_features_out(self):

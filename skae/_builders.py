@@ -33,12 +33,14 @@ def build_dense_autoencoder(
     latent_activation,
     output_activation,
     seed,
+    latent_regularizer=None,
 ):
     """Build a fully connected autoencoder.
 
     The encoder is ``hidden_layer_sizes`` Dense layers followed by the latent
     Dense layer; the decoder is ``decoder_layer_sizes`` Dense layers followed
-    by a Dense layer back to ``n_features`` units.
+    by a Dense layer back to ``n_features`` units. ``latent_regularizer``,
+    if given, is the latent layer's activity regularizer.
     """
     model = keras.Sequential(name="dense_autoencoder")
     model.add(keras.Input(shape=(n_features,)))
@@ -50,6 +52,7 @@ def build_dense_autoencoder(
             latent_dim,
             activation=latent_activation,
             kernel_initializer=_kernel_init(next(seeds)),
+            activity_regularizer=latent_regularizer,
             name=LATENT_LAYER,
         )
     )
@@ -123,6 +126,7 @@ def build_conv_autoencoder(
     conv_activation,
     output_activation,
     seed,
+    latent_regularizer=None,
 ):
     """Build a convolutional autoencoder for images of ``image_shape``.
 
@@ -130,7 +134,8 @@ def build_conv_autoencoder(
     ``Flatten`` and the latent ``Dense``. Decoder: a ``Dense`` back to the
     last feature map, ``Reshape``, then ``Conv2DTranspose`` layers mirroring
     the encoder, the last one producing the image's channels with
-    ``output_activation``.
+    ``output_activation``. ``latent_regularizer``, if given, is the latent
+    layer's activity regularizer.
     """
     sizes = conv_shapes(image_shape, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding)
     seeds = iter(range(seed, seed + 2 * len(filters) + 2))
@@ -149,7 +154,13 @@ def build_conv_autoencoder(
         )
     model.add(layers.Flatten())
     model.add(
-        layers.Dense(latent_dim, activation=activation, kernel_initializer=_kernel_init(next(seeds)), name=LATENT_LAYER)
+        layers.Dense(
+            latent_dim,
+            activation=activation,
+            kernel_initializer=_kernel_init(next(seeds)),
+            activity_regularizer=latent_regularizer,
+            name=LATENT_LAYER,
+        )
     )
     last_h, last_w = sizes[-1]
     last_c = filters[-1]
@@ -198,3 +209,138 @@ def split_autoencoder(model):
     encoder = keras.Model(model.inputs, latent.output, name="encoder")
     decoder = keras.Sequential([keras.Input(shape=latent.output.shape[1:]), *model.layers[cut:]], name="decoder")
     return encoder, decoder
+
+
+@keras.saving.register_keras_serializable(package="skae")
+class GaussianSampler(layers.Layer):
+    """A variational autoencoder's latent layer.
+
+    It takes the concatenated ``(mean, log_variance)`` of a diagonal
+    Gaussian and returns a reparameterised sample ``mean + exp(log_var / 2)
+    * eps`` while training and the mean otherwise, so an encoder cut at this
+    layer returns the latent mean. It adds ``kl_weight`` times the batch mean
+    of the KL divergence from the standard normal prior to the model's loss.
+
+    Parameters
+    ----------
+    kl_weight : float, default=1.0
+        Weight of the KL term in the training loss.
+    seed : int or None, default=None
+        Seed of the sampling noise.
+    **kwargs
+        Passed to ``keras.layers.Layer``.
+    """
+
+    def __init__(self, kl_weight=1.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.kl_weight = float(kl_weight)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def compute_output_shape(self, input_shape):
+        """Half the input's last axis: the latent size."""
+        return (*input_shape[:-1], input_shape[-1] // 2)
+
+    def call(self, inputs, training=False):
+        """Return a sample of the latent code while training, else its mean."""
+        mean, log_var = keras.ops.split(inputs, 2, axis=-1)
+        if self.kl_weight:
+            kl = -0.5 * keras.ops.sum(1.0 + log_var - keras.ops.square(mean) - keras.ops.exp(log_var), axis=-1)
+            self.add_loss(self.kl_weight * keras.ops.mean(kl))
+        if not training:
+            return mean
+        eps = keras.random.normal(keras.ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator)
+        return mean + keras.ops.exp(0.5 * log_var) * eps
+
+    def get_config(self):
+        """Return the layer's configuration."""
+        return {**super().get_config(), "kl_weight": self.kl_weight, "seed": self.seed}
+
+
+def build_variational_autoencoder(
+    sample_shape,
+    *,
+    architecture,
+    hidden_layer_sizes,
+    decoder_layer_sizes,
+    filters,
+    kernel_size,
+    strides,
+    padding,
+    conv_activation,
+    latent_dim,
+    kl_weight,
+    activation,
+    output_activation,
+    seed,
+    latent_regularizer=None,
+):
+    """Build a flat variational autoencoder.
+
+    The encoder (``Dense`` layers for ``architecture="dense"``; ``Conv2D``
+    layers and ``Flatten`` for ``"conv"``) ends in a linear ``Dense`` of
+    ``2 * latent_dim`` units (the latent mean and log-variance) and the
+    :class:`GaussianSampler` named ``"latent"``. The decoder is that of
+    :func:`build_dense_autoencoder` or :func:`build_conv_autoencoder`.
+    """
+    seeds = iter(range(seed, seed + 3 + len(hidden_layer_sizes) + len(decoder_layer_sizes) + 2 * len(filters)))
+    model = keras.Sequential(name=f"{architecture}_variational_autoencoder")
+    model.add(keras.Input(shape=tuple(sample_shape)))
+    if architecture == "conv":
+        sizes = conv_shapes(sample_shape, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding)
+        for n_filters in filters:
+            model.add(
+                layers.Conv2D(
+                    n_filters,
+                    kernel_size,
+                    strides=strides,
+                    padding=padding,
+                    activation=conv_activation,
+                    kernel_initializer=_kernel_init(next(seeds)),
+                )
+            )
+        model.add(layers.Flatten())
+    else:
+        for units in hidden_layer_sizes:
+            model.add(layers.Dense(units, activation=activation, kernel_initializer=_kernel_init(next(seeds))))
+    model.add(layers.Dense(2 * latent_dim, kernel_initializer=_kernel_init(next(seeds)), name="latent_params"))
+    model.add(
+        GaussianSampler(
+            kl_weight=kl_weight, seed=next(seeds), activity_regularizer=latent_regularizer, name=LATENT_LAYER
+        )
+    )
+    if architecture == "conv":
+        last_h, last_w = sizes[-1]
+        last_c = filters[-1]
+        model.add(
+            layers.Dense(last_h * last_w * last_c, activation=activation, kernel_initializer=_kernel_init(next(seeds)))
+        )
+        model.add(layers.Reshape((last_h, last_w, last_c)))
+        for n_filters in list(reversed(filters))[1:]:
+            model.add(
+                layers.Conv2DTranspose(
+                    n_filters,
+                    kernel_size,
+                    strides=strides,
+                    padding="same",
+                    activation=activation,
+                    kernel_initializer=_kernel_init(next(seeds)),
+                )
+            )
+        model.add(
+            layers.Conv2DTranspose(
+                sample_shape[2],
+                kernel_size,
+                strides=strides,
+                padding="same",
+                activation=output_activation,
+                kernel_initializer=_kernel_init(next(seeds)),
+            )
+        )
+    else:
+        for units in decoder_layer_sizes:
+            model.add(layers.Dense(units, activation=activation, kernel_initializer=_kernel_init(next(seeds))))
+        model.add(
+            layers.Dense(sample_shape[0], activation=output_activation, kernel_initializer=_kernel_init(next(seeds)))
+        )
+    return model

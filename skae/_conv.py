@@ -94,6 +94,19 @@ class ConvAutoencoder(AutoencoderTransformer):
         reseeding any global generator. An int makes CPU fits reproducible.
     verbose : int, default=0
         Keras's verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
+    noise : {"gaussian", "mask"} or None, default=None
+        Corrupt the inputs (not the targets) while training, for a
+        denoising autoencoder: ``"gaussian"`` adds ``noise_level`` times
+        standard normal noise, ``"mask"`` zeroes each value with
+        probability ``noise_level``. Inference never adds noise.
+    noise_level : float >= 0, default=0.1
+        Gaussian noise's standard deviation, or the masking probability.
+    latent_l1 : float >= 0, default=0.0
+        Weight of an L1 activity penalty on the latent code, for sparse
+        codes; 0 adds none (and no regularizer to ``model_``).
+    contamination : float in (0, 0.5], default=0.1
+        Expected fraction of outliers in the training data; sets
+        ``offset_``, the threshold of ``predict``.
 
     Attributes
     ----------
@@ -107,6 +120,8 @@ class ConvAutoencoder(AutoencoderTransformer):
         Latent code to image; shares its layers with ``model_``.
     history_ : dict of str to list of float
         Per-epoch ``loss`` (and ``val_loss``) from training.
+    offset_ : float
+        Threshold on ``score_samples`` below which ``predict`` returns -1.
     n_features_in_ : int
         Values per sample (height * width * channels).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -165,6 +180,10 @@ class ConvAutoencoder(AutoencoderTransformer):
         callbacks=None,
         random_state=None,
         verbose=0,
+        noise=None,
+        noise_level=0.1,
+        latent_l1=0.0,
+        contamination=0.1,
     ):
         super().__init__(
             latent_dim=latent_dim,
@@ -181,6 +200,10 @@ class ConvAutoencoder(AutoencoderTransformer):
             callbacks=callbacks,
             random_state=random_state,
             verbose=verbose,
+            noise=noise,
+            noise_level=noise_level,
+            latent_l1=latent_l1,
+            contamination=contamination,
         )
         self.image_shape = image_shape
         self.filters = filters
@@ -286,6 +309,7 @@ class ConvAutoencoder(AutoencoderTransformer):
             conv_activation=self.conv_activation,
             output_activation=self.output_activation,
             seed=seed,
+            latent_regularizer=self._latent_regularizer(),
         )
 
     def __sklearn_tags__(self):

@@ -58,6 +58,19 @@ class DenseAutoencoder(AutoencoderTransformer):
         reseeding any global generator. An int makes CPU fits reproducible.
     verbose : int, default=0
         Keras's verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
+    noise : {"gaussian", "mask"} or None, default=None
+        Corrupt the inputs (not the targets) while training, for a
+        denoising autoencoder: ``"gaussian"`` adds ``noise_level`` times
+        standard normal noise, ``"mask"`` zeroes each value with
+        probability ``noise_level``. Inference never adds noise.
+    noise_level : float >= 0, default=0.1
+        Gaussian noise's standard deviation, or the masking probability.
+    latent_l1 : float >= 0, default=0.0
+        Weight of an L1 activity penalty on the latent code, for sparse
+        codes; 0 adds none (and no regularizer to ``model_``).
+    contamination : float in (0, 0.5], default=0.1
+        Expected fraction of outliers in the training data; sets
+        ``offset_``, the threshold of ``predict``.
 
     Attributes
     ----------
@@ -69,6 +82,8 @@ class DenseAutoencoder(AutoencoderTransformer):
         Latent code to reconstruction; shares its layers with ``model_``.
     history_ : dict of str to list of float
         Per-epoch ``loss`` (and ``val_loss``) from training.
+    offset_ : float
+        Threshold on ``score_samples`` below which ``predict`` returns -1.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -120,6 +135,10 @@ class DenseAutoencoder(AutoencoderTransformer):
         callbacks=None,
         random_state=None,
         verbose=0,
+        noise=None,
+        noise_level=0.1,
+        latent_l1=0.0,
+        contamination=0.1,
     ):
         super().__init__(
             latent_dim=latent_dim,
@@ -136,6 +155,10 @@ class DenseAutoencoder(AutoencoderTransformer):
             callbacks=callbacks,
             random_state=random_state,
             verbose=verbose,
+            noise=noise,
+            noise_level=noise_level,
+            latent_l1=latent_l1,
+            contamination=contamination,
         )
         self.hidden_layer_sizes = hidden_layer_sizes
         self.decoder_layer_sizes = decoder_layer_sizes
@@ -156,4 +179,5 @@ class DenseAutoencoder(AutoencoderTransformer):
             latent_activation=self.activation if self.latent_activation is None else self.latent_activation,
             output_activation=self.output_activation,
             seed=seed,
+            latent_regularizer=self._latent_regularizer(),
         )

@@ -19,9 +19,32 @@ import numpy as np
 # Rows per inference call: large enough to amortise the per-call cost,
 # small enough that one batch of conv activations stays around 100 MB.
 INFERENCE_BATCH_SIZE = 4096
+# Chunks shorter than this are zero-padded to it. The CPU kernels are chosen
+# by batch size, so without padding a row's output could differ in its last
+# bits depending on whether it came alone or with a few other rows.
+MIN_INFERENCE_BATCH_SIZE = 32
 
 
-def make_training_data(x, *, batch_size, seed):
+NOISE_KINDS = ("gaussian", "mask")
+
+
+def _corrupt_numpy(x, noise, noise_level, seed):
+    rng = np.random.default_rng(seed)
+    if noise == "gaussian":
+        return (x + noise_level * rng.standard_normal(x.shape)).astype(x.dtype, copy=False)
+    return x * (rng.random(x.shape) >= noise_level).astype(x.dtype)
+
+
+def _corrupt_tensor(batch, noise, noise_level, seed):
+    import tensorflow as tf
+
+    if noise == "gaussian":
+        return batch + noise_level * tf.random.stateless_normal(tf.shape(batch), seed=seed, dtype=batch.dtype)
+    keep = tf.random.stateless_uniform(tf.shape(batch), seed=seed, dtype=batch.dtype) >= noise_level
+    return batch * tf.cast(keep, batch.dtype)
+
+
+def make_training_data(x, *, batch_size, seed, noise=None, noise_level=0.0):
     """Return what to pass as ``x`` (and ``y``) to ``model.fit``.
 
     With the TensorFlow backend this is a ``tf.data.Dataset`` of ``(x, x)``
@@ -29,24 +52,47 @@ def make_training_data(x, *, batch_size, seed):
     arrays themselves and ``shuffle=True`` (their order then follows
     Keras's own seeding).
 
+    With ``noise`` (``"gaussian"``: add ``noise_level`` times standard
+    normal noise; ``"mask"``: set each value to 0 with probability
+    ``noise_level``), the model's inputs are corrupted while its targets
+    stay clean: a denoising autoencoder. Under TensorFlow every batch of
+    every epoch draws fresh noise from ``seed``; other backends corrupt
+    the data once per fit.
+
     Returns
     -------
     fit_kwargs : dict
         Keyword arguments for ``model.fit``.
     """
+    if noise is not None and noise not in NOISE_KINDS:
+        raise ValueError(f"noise must be None or one of {NOISE_KINDS}; got {noise!r}.")
     if keras.backend.backend() != "tensorflow":
-        return {"x": x, "y": x, "batch_size": batch_size, "shuffle": True}
+        x_in = x if noise is None else _corrupt_numpy(x, noise, noise_level, seed)
+        return {"x": x_in, "y": x, "batch_size": batch_size, "shuffle": True}
     import tensorflow as tf
 
     n = len(x)
     data = tf.convert_to_tensor(x)
     indices = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True)
 
-    def as_pair(batch_indices):
-        batch = tf.gather(data, batch_indices)
-        return batch, batch
+    if noise is None:
 
-    batches = indices.batch(batch_size).map(as_pair, num_parallel_calls=tf.data.AUTOTUNE)
+        def as_pair(batch_indices):
+            batch = tf.gather(data, batch_indices)
+            return batch, batch
+
+        batches = indices.batch(batch_size).map(as_pair, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        # One stateless seed per batch, drawn afresh every epoch.
+        noise_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+        def as_corrupted_pair(batch_indices, noise_seed):
+            batch = tf.gather(data, batch_indices)
+            return _corrupt_tensor(batch, noise, noise_level, noise_seed), batch
+
+        batches = tf.data.Dataset.zip((indices.batch(batch_size), noise_seeds)).map(
+            as_corrupted_pair, num_parallel_calls=tf.data.AUTOTUNE
+        )
     # shuffle=False only tells Keras not to warn: the dataset is shuffled.
     return {"x": batches.prefetch(tf.data.AUTOTUNE), "shuffle": False}
 
@@ -61,8 +107,12 @@ def predict_in_batches(model, x, *, batch_size=INFERENCE_BATCH_SIZE):
     out = None
     for start in range(0, n, batch_size):
         chunk = np.asarray(x[start : start + batch_size], dtype=np.float32)
-        result = keras.ops.convert_to_numpy(model.predict_on_batch(chunk))
+        n_rows = len(chunk)
+        if n_rows < MIN_INFERENCE_BATCH_SIZE:
+            padding = np.zeros((MIN_INFERENCE_BATCH_SIZE - n_rows, *chunk.shape[1:]), dtype=np.float32)
+            chunk = np.concatenate([chunk, padding])
+        result = keras.ops.convert_to_numpy(model.predict_on_batch(chunk))[:n_rows]
         if out is None:
             out = np.empty((n, *result.shape[1:]), dtype=np.float32)
-        out[start : start + len(chunk)] = result
+        out[start : start + n_rows] = result
     return out

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import ConvAutoencoder, DenseAutoencoder
+from skae import ConvAutoencoder, DenseAutoencoder, VariationalAutoencoder
 
 # The checks feed tiny arrays with any number of features (1, 2, 3, 10, ...),
 # so the conv instance uses 1-pixel kernels and strides over images one row
@@ -12,6 +12,17 @@ ESTIMATORS = [
     DenseAutoencoder(hidden_layer_sizes=(8,), latent_dim=2, epochs=2, batch_size=16),
     ConvAutoencoder(
         image_shape=(1, -1, 1), filters=(4,), kernel_size=1, strides=1, latent_dim=2, epochs=2, batch_size=16
+    ),
+    VariationalAutoencoder(hidden_layer_sizes=(8,), latent_dim=2, epochs=2, batch_size=16),
+    VariationalAutoencoder(
+        architecture="conv",
+        image_shape=(1, -1, 1),
+        filters=(4,),
+        kernel_size=1,
+        strides=1,
+        latent_dim=2,
+        epochs=2,
+        batch_size=16,
     ),
 ]
 
