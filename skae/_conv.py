@@ -94,6 +94,13 @@ class ConvAutoencoder(AutoencoderTransformer):
         reseeding any global generator. An int makes CPU fits reproducible.
     verbose : int, default=0
         Keras's verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
+    warm_start : bool, default=False
+        When True and fitted, ``fit`` trains the current model ``epochs``
+        more epochs instead of building a new one.
+    distribute_strategy : {"default", "mirrored"}, tf.distribute.Strategy or None, default=None
+        TensorFlow distribution strategy to build and train under, such as
+        ``"mirrored"`` to train one model on all local GPUs. The strings
+        keep the estimator clonable and picklable.
 
     Attributes
     ----------
@@ -165,6 +172,8 @@ class ConvAutoencoder(AutoencoderTransformer):
         callbacks=None,
         random_state=None,
         verbose=0,
+        warm_start=False,
+        distribute_strategy=None,
     ):
         super().__init__(
             latent_dim=latent_dim,
@@ -181,6 +190,8 @@ class ConvAutoencoder(AutoencoderTransformer):
             callbacks=callbacks,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
+            distribute_strategy=distribute_strategy,
         )
         self.image_shape = image_shape
         self.filters = filters
