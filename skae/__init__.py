@@ -8,7 +8,8 @@ any scikit-learn transformer, so they compose with ``Pipeline``,
 from ._base import AutoencoderTransformer
 from ._conv import ConvAutoencoder
 from ._dense import DenseAutoencoder
+from ._persistence import load
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoencoderTransformer", "ConvAutoencoder", "DenseAutoencoder", "__version__"]
+__all__ = ["AutoencoderTransformer", "ConvAutoencoder", "DenseAutoencoder", "__version__", "load"]

@@ -526,6 +526,40 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return int(self.encoder_.output.shape[-1])
 
     # ------------------------------------------------------------------
+    # Saving
+
+    def save(self, path):
+        """Write the fitted estimator to one file, without pickle.
+
+        The file is a zip archive holding the Keras model in Keras's
+        ``.keras`` format and a JSON document with the estimator's class,
+        parameters, fitted attributes and the skae, Keras and scikit-learn
+        versions that wrote it. :func:`skae.load` reads it back without
+        unpickling anything and loads the model in Keras's safe mode, so a
+        crafted file cannot run code. ``callbacks`` and a
+        ``distribute_strategy`` object are not saved (they become None).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; an existing file is replaced only once the new
+            one is complete.
+
+        Raises
+        ------
+        TypeError
+            If a parameter is not a plain value JSON can hold, such as an
+            activation given as a Python function.
+
+        See Also
+        --------
+        skae.load : Read the file back.
+        """
+        from ._persistence import save
+
+        save(self, path)
+
+    # ------------------------------------------------------------------
     # Pickling: Keras models pickle natively, but encoder_ and decoder_
     # share model_'s layers. Pickling model_ alone and re-deriving the two
     # keeps them sharing weights after a round trip.
