@@ -46,7 +46,8 @@ class EpochGuard(keras.callbacks.Callback):
 
 def _in_worker_process():
     """Whether this process is a joblib (loky) or Dask worker."""
-    if multiprocessing.current_process().name.startswith("LokyProcess"):
+    # loky names its workers "LokyProcess-N"; Dask's nanny "Dask Worker process (from Nanny)".
+    if multiprocessing.current_process().name.startswith(("LokyProcess", "Dask Worker process")):
         return True
     if "distributed" in sys.modules:
         try:
