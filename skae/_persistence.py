@@ -127,10 +127,14 @@ def save(estimator, path):
         # Write next to the target and rename, so a crash never leaves a
         # half-written file under the final name.
         partial = f"{path}.partial"
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(METADATA, json.dumps(metadata, indent=1))
-            archive.write(model_path, MODEL)
-        os.replace(partial, path)
+        try:
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(METADATA, json.dumps(metadata, indent=1))
+                archive.write(model_path, MODEL)
+            os.replace(partial, path)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
 
 
 def _estimator_classes():
