@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/parallel_search.py [--quick] [--repeats 2]
+    python benchmarks/parallel_search.py [--quick] [--repeats 2] [--no-thread-limit]
 
 With n_jobs=2, joblib starts two worker processes (loky) and skae gives
 TensorFlow in each one joblib's share of the cores (OMP_NUM_THREADS), so the
@@ -34,7 +34,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--no-thread-limit",
+        action="store_true",
+        help="let TensorFlow in each worker use every core, for comparison (an empty OMP_NUM_THREADS "
+        "reaches the workers, which skae then ignores)",
+    )
     args = parser.parse_args()
+    if args.no_thread_limit:
+        os.environ["OMP_NUM_THREADS"] = ""
     X = (load_digits().data / 16.0).astype(np.float32)
     epochs = 5 if args.quick else 20
     print(f"cores available: {len(os.sched_getaffinity(0))}, joblib.cpu_count(): {joblib.cpu_count()}")
