@@ -10,6 +10,7 @@ from ._base import AutoencoderTransformer
 from ._conv import ConvAutoencoder
 from ._dense import DenseAutoencoder
 from ._interpolate import interpolate
+from ._persistence import load
 from ._variational import VariationalAutoencoder
 
 __version__ = "0.1.0"
@@ -21,6 +22,7 @@ __all__ = [
     "VariationalAutoencoder",
     "datasets",
     "interpolate",
+    "load",
     "metrics",
     "plotting",
     "__version__",

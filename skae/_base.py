@@ -2,19 +2,77 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from numbers import Integral, Real
 
 import keras
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._builders import split_autoencoder
+from ._guards import EpochGuard, limit_worker_threads
 from ._training import NOISE_KINDS, make_training_data, predict_in_batches
 
 FLOAT_DTYPES = (np.float64, np.float32)
+
+# Parameters that only steer training: a warm start may change them. Any
+# other parameter shapes the model, and changing it needs a fresh fit.
+TRAINING_PARAMS = frozenset(
+    {
+        "epochs",
+        "batch_size",
+        "validation_fraction",
+        "early_stopping",
+        "patience",
+        "callbacks",
+        "random_state",
+        "verbose",
+        "warm_start",
+        "distribute_strategy",
+        "noise",
+        "noise_level",
+        "contamination",
+    }
+)
+
+
+def _same_value(a, b):
+    if a is b:
+        return True
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b))) if np.ndim(a) or np.ndim(b) else bool(a == b)
+    except Exception:  # values that cannot be compared are taken as changed
+        return False
+
+
+def _model_state(model):
+    optimizer = getattr(model, "optimizer", None)
+    return model.get_weights(), [v.numpy() for v in optimizer.variables] if optimizer is not None else []
+
+
+def _restore_model_state(model, state):
+    weights, optimizer_values = state
+    model.set_weights(weights)
+    if optimizer_values:
+        for variable, value in zip(model.optimizer.variables, optimizer_values, strict=True):
+            variable.assign(value)
+
+
+def _strategy_scope(strategy):
+    """Return the ``tf.distribute`` scope to build and compile the model in."""
+    if strategy is None:
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
+    if strategy == "default":
+        strategy = tf.distribute.get_strategy()
+    elif strategy == "mirrored":
+        strategy = tf.distribute.MirroredStrategy()
+    return strategy.scope()
 
 
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, OutlierMixin, BaseEstimator):
@@ -91,6 +149,17 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         Expected fraction of outliers in the training data. ``fit`` sets
         ``offset_`` to that quantile of the training rows'
         ``score_samples``, so ``predict`` flags about this fraction of them.
+    warm_start : bool, default=False
+        When True and the estimator is fitted, ``fit`` trains the current
+        model ``epochs`` more epochs instead of building a new one. Only
+        training parameters (``epochs``, ``batch_size``, ``callbacks``, ...)
+        may change in between.
+    distribute_strategy : {"default", "mirrored"}, tf.distribute.Strategy or None, default=None
+        TensorFlow distribution strategy to build and train the model under,
+        such as ``tf.distribute.MirroredStrategy()`` to train one model on
+        several GPUs. The strings build the strategy at fit time, which
+        keeps the estimator clonable and picklable; a strategy object is
+        used as given. None trains without an explicit strategy.
 
     Attributes
     ----------
@@ -101,7 +170,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     decoder_ : keras.Model
         Latent code to reconstruction; shares its layers with ``model_``.
     history_ : dict of str to list of float
-        Per-epoch ``loss`` (and ``val_loss``) from training.
+        Per-epoch ``loss`` (and ``val_loss``) from training, over every
+        ``fit`` continued by ``warm_start`` and every ``partial_fit``.
     offset_ : float
         Outlier threshold on ``score_samples``: the ``contamination``
         quantile of the training rows' scores. ``decision_function`` is
@@ -111,6 +181,20 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X was a DataFrame with
         string column names.
+
+    Notes
+    -----
+    Interrupting training with Ctrl-C (``KeyboardInterrupt``) after at least
+    one completed epoch does not lose the work: ``fit`` (or ``partial_fit``)
+    warns, keeps the weights of the last completed epoch and returns a
+    usable fitted estimator, as skorch does. An interrupt before the first
+    epoch completes leaves the estimator as it was and re-raises. A callback
+    that sets ``model.stop_training = True`` ends training the same way
+    Keras does, keeping the weights at that point.
+
+    A loss that becomes NaN or infinite stops training with a
+    ``FloatingPointError`` at the end of that epoch, and the estimator is
+    left as it was before the call.
     """
 
     _parameter_constraints: dict = {
@@ -132,6 +216,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         "noise_level": [Interval(Real, 0, None, closed="left")],
         "latent_l1": [Interval(Real, 0, None, closed="left")],
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "warm_start": ["boolean"],
+        "distribute_strategy": [StrOptions({"default", "mirrored"}), HasMethods(["scope"]), None],
     }
 
     def __init__(
@@ -155,6 +241,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         noise_level=0.1,
         latent_l1=0.0,
         contamination=0.1,
+        warm_start=False,
+        distribute_strategy=None,
     ):
         self.latent_dim = latent_dim
         self.activation = activation
@@ -174,6 +262,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.noise_level = noise_level
         self.latent_l1 = latent_l1
         self.contamination = contamination
+        self.warm_start = warm_start
+        self.distribute_strategy = distribute_strategy
 
     # ------------------------------------------------------------------
     # Hooks for subclasses
@@ -218,29 +308,106 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self : object
             The fitted estimator.
         """
-        # A failed fit (bad input, bad parameter, a Keras error) must leave a
-        # previously fitted estimator exactly as it was.
+        return self._train(X, resume=self.warm_start, epochs=self.epochs)
+
+    def partial_fit(self, X, y=None):
+        """Train one epoch on one chunk of data.
+
+        The first call builds the model as ``fit`` would; each later call
+        continues training the same model, weights and optimizer state, on
+        a new chunk. Data larger than memory can so stream through the
+        estimator chunk by chunk, as with
+        :class:`~sklearn.decomposition.IncrementalPCA`. Every chunk must
+        have the features (and, for images, the shape) of the first.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skae import DenseAutoencoder
+        >>> X = np.random.default_rng(0).random((300, 20))
+        >>> ae = DenseAutoencoder(hidden_layer_sizes=(16,), latent_dim=4, random_state=0)
+        >>> for chunk in np.array_split(X, 3):
+        ...     ae = ae.partial_fit(chunk)
+        >>> len(ae.history_["loss"])
+        3
+        """
+        return self._train(X, resume=True, epochs=1)
+
+    def _train(self, X, *, resume, epochs):
+        # A failed fit (bad input, bad parameter, a Keras error, a NaN loss)
+        # must leave a previously fitted estimator exactly as it was: its
+        # attributes and, when training continued its model, the weights and
+        # optimizer state too.
         snapshot = self.__dict__.copy()
+        model_state = None
         try:
             self._validate_params()
             self._check_noise_level()
-            X = self._check_input(X, reset=True)
-            self._fit(X)
+            resume = resume and hasattr(self, "model_")
+            if resume:
+                self._check_model_params_unchanged()
+                X = self._check_input(X, reset=False)
+                model_state = _model_state(self.model_)
+            else:
+                X = self._check_input(X, reset=True)
+            limit_worker_threads()
+            self._fit(X, epochs=epochs, resume=resume)
             self._fit_offset(X)
         except BaseException:
+            if model_state is not None:
+                _restore_model_state(self.model_, model_state)
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
         return self
 
-    def _fit(self, X):
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        model = self._build_model(seed)
-        model.compile(optimizer=self._make_optimizer(), loss=self.loss)
+    def _model_params(self):
+        return {key: value for key, value in self.get_params(deep=False).items() if key not in TRAINING_PARAMS}
+
+    def _check_model_params_unchanged(self):
+        built = getattr(self, "_built_with", None)
+        if built is None:
+            return
+        changed = [key for key, value in self._model_params().items() if not _same_value(value, built.get(key))]
+        if changed:
+            raise ValueError(
+                f"{type(self).__name__} continues training its current model (warm_start=True or "
+                f"partial_fit), but {', '.join(changed)} changed since that model was built: "
+                f"{', '.join(f'{key}={built.get(key)!r} -> {getattr(self, key)!r}' for key in changed)}. "
+                "Set warm_start=False, or clone the estimator, to build a new model."
+            )
+
+    def _fit(self, X, *, epochs, resume):
+        done = len(self.history_.get("loss", ())) if resume else 0
+        # A different shuffle for every continuation, still reproducible.
+        seed = (int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)) + done) % np.iinfo(
+            np.int32
+        ).max
+        if resume:
+            model = self.model_
+        else:
+            with _strategy_scope(self.distribute_strategy):
+                model = self._build_model(seed)
+                model.compile(optimizer=self._make_optimizer(), loss=self.loss)
 
         x = self._to_model_input(X.astype(np.float32, copy=False))
         x_train, validation_data = self._split_validation(x, seed)
-        callbacks = list(self.callbacks or [])
+        # The guard runs first, so an epoch counts as completed before any
+        # user callback (which may interrupt) sees it.
+        guard = EpochGuard()
+        callbacks = [guard, *(self.callbacks or [])]
         if self.early_stopping:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
@@ -249,22 +416,47 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                     restore_best_weights=True,
                 )
             )
-        history = model.fit(
-            **make_training_data(
-                x_train,
-                batch_size=self.batch_size,
-                seed=seed,
-                noise=self.noise,
-                noise_level=self.noise_level,
-            ),
-            epochs=self.epochs,
-            verbose=self.verbose,
-            callbacks=callbacks,
-            validation_data=validation_data,
-        )
-        self.model_ = model
-        self.encoder_, self.decoder_ = split_autoencoder(model)
-        self.history_ = {key: [float(v) for v in values] for key, values in history.history.items()}
+        try:
+            model.fit(
+                **make_training_data(
+                    x_train,
+                    batch_size=self.batch_size,
+                    seed=seed,
+                    noise=self.noise,
+                    noise_level=self.noise_level,
+                ),
+                initial_epoch=done,
+                epochs=done + epochs,
+                verbose=self.verbose,
+                callbacks=callbacks,
+                validation_data=validation_data,
+            )
+        except KeyboardInterrupt:
+            if guard.weights is None:
+                raise
+            model.set_weights(guard.weights)
+            warnings.warn(
+                f"Training was interrupted; {type(self).__name__} keeps the weights of the last "
+                f"completed epoch ({done + len(guard.history['loss'])}).",
+                UserWarning,
+                stacklevel=4,
+            )
+        if guard.bad_loss is not None:
+            epoch, loss = guard.bad_loss
+            raise FloatingPointError(
+                f"The training loss became {loss} in epoch {epoch + 1}, so {type(self).__name__} stopped "
+                "training and kept its previous state. Lower learning_rate, scale X (to [0, 1] for the "
+                "sigmoid output, or standardise it with output_activation='linear'), or look for extreme "
+                "values in X."
+            )
+        if not resume:
+            self.model_ = model
+            self.encoder_, self.decoder_ = split_autoencoder(model)
+            self._built_with = self._model_params()
+        history = {key: list(values) for key, values in self.history_.items()} if resume else {}
+        for key, values in guard.history.items():
+            history.setdefault(key, []).extend(values)
+        self.history_ = history
 
     def _check_noise_level(self):
         if self.noise == "mask" and self.noise_level >= 1:
@@ -430,6 +622,40 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def _n_features_out(self):
         """Number of latent features, for ``get_feature_names_out``."""
         return int(self.encoder_.output.shape[-1])
+
+    # ------------------------------------------------------------------
+    # Saving
+
+    def save(self, path):
+        """Write the fitted estimator to one file, without pickle.
+
+        The file is a zip archive holding the Keras model in Keras's
+        ``.keras`` format and a JSON document with the estimator's class,
+        parameters, fitted attributes and the skae, Keras and scikit-learn
+        versions that wrote it. :func:`skae.load` reads it back without
+        unpickling anything and loads the model in Keras's safe mode, so a
+        crafted file cannot run code. ``callbacks`` and a
+        ``distribute_strategy`` object are not saved (they become None).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; an existing file is replaced only once the new
+            one is complete.
+
+        Raises
+        ------
+        TypeError
+            If a parameter is not a plain value JSON can hold, such as an
+            activation given as a Python function.
+
+        See Also
+        --------
+        skae.load : Read the file back.
+        """
+        from ._persistence import save
+
+        save(self, path)
 
     # ------------------------------------------------------------------
     # Pickling: Keras models pickle natively, but encoder_ and decoder_

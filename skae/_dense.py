@@ -71,6 +71,13 @@ class DenseAutoencoder(AutoencoderTransformer):
     contamination : float in (0, 0.5], default=0.1
         Expected fraction of outliers in the training data; sets
         ``offset_``, the threshold of ``predict``.
+    warm_start : bool, default=False
+        When True and fitted, ``fit`` trains the current model ``epochs``
+        more epochs instead of building a new one.
+    distribute_strategy : {"default", "mirrored"}, tf.distribute.Strategy or None, default=None
+        TensorFlow distribution strategy to build and train under, such as
+        ``"mirrored"`` to train one model on all local GPUs. The strings
+        keep the estimator clonable and picklable.
 
     Attributes
     ----------
@@ -139,6 +146,8 @@ class DenseAutoencoder(AutoencoderTransformer):
         noise_level=0.1,
         latent_l1=0.0,
         contamination=0.1,
+        warm_start=False,
+        distribute_strategy=None,
     ):
         super().__init__(
             latent_dim=latent_dim,
@@ -159,6 +168,8 @@ class DenseAutoencoder(AutoencoderTransformer):
             noise_level=noise_level,
             latent_l1=latent_l1,
             contamination=contamination,
+            warm_start=warm_start,
+            distribute_strategy=distribute_strategy,
         )
         self.hidden_layer_sizes = hidden_layer_sizes
         self.decoder_layer_sizes = decoder_layer_sizes

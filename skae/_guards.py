@@ -1,0 +1,94 @@
+"""Keeping training safe: epoch snapshots, non-finite losses, worker threads."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import sys
+
+import keras
+
+
+class EpochGuard(keras.callbacks.Callback):
+    """Remember the last completed epoch and stop on a non-finite loss.
+
+    It must run first among the callbacks, so an epoch counts as completed
+    (and its weights are kept) before any user callback sees it.
+
+    Attributes
+    ----------
+    weights : list of ndarray or None
+        The model's weights at the end of the last completed epoch.
+    history : dict of str to list of float
+        The logs of every completed epoch.
+    bad_loss : tuple of (int, float) or None
+        ``(epoch, loss)`` of the first epoch whose loss was not finite.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.weights = None
+        self.history = {}
+        self.bad_loss = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.bad_loss = (epoch, float(loss))
+            self.model.stop_training = True
+            return
+        self.weights = self.model.get_weights()
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+
+
+def _in_worker_process():
+    """Whether this process is a joblib (loky) or Dask worker."""
+    # loky names its workers "LokyProcess-N"; Dask's nanny "Dask Worker process (from Nanny)".
+    if multiprocessing.current_process().name.startswith(("LokyProcess", "Dask Worker process")):
+        return True
+    if "distributed" in sys.modules:
+        try:
+            sys.modules["distributed"].get_worker()
+        except (ValueError, AttributeError):
+            return False
+        return True
+    return False
+
+
+def limit_worker_threads():
+    """Give TensorFlow the worker's share of the cores, in worker processes only.
+
+    joblib's process backend and Dask's nanny tell each worker how many
+    threads it may use through ``OMP_NUM_THREADS``. TensorFlow ignores that
+    variable and sizes its thread pools for the whole machine, so two
+    workers on two cores would each start two or more compute threads and
+    fight. In a worker whose TensorFlow runtime has not started yet, this
+    sets TensorFlow's intra-op threads to ``OMP_NUM_THREADS`` and its
+    inter-op threads to 1. Elsewhere (the user's own process) it does
+    nothing.
+
+    Returns
+    -------
+    n_threads : int or None
+        The intra-op thread count it set, or None when it left TensorFlow
+        alone.
+    """
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    if keras.backend.backend() != "tensorflow" or not value.isdigit() or int(value) < 1:
+        return None
+    if not _in_worker_process():
+        return None
+    import tensorflow as tf
+
+    n_threads = int(value)
+    if tf.config.threading.get_intra_op_parallelism_threads() == n_threads:
+        return n_threads
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n_threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # the runtime already started in this worker: too late
+        return None
+    return n_threads

@@ -1,0 +1,280 @@
+"""Saving a fitted estimator to one file and loading it back, without pickle.
+
+The file is a zip archive of two members:
+
+* ``skae.json``: the estimator's class, parameters and fitted attributes
+  (plain JSON), the format version and the skae, Keras and scikit-learn
+  versions that wrote it;
+* ``model.keras``: the Keras model in Keras's own ``.keras`` format, which
+  :func:`load` reads with ``safe_mode=True``.
+
+Nothing is unpickled and no code stored in the file runs: the class is
+looked up among the loaded skae estimator classes by name, parameters are
+JSON values, and Keras's safe mode refuses serialised lambdas.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+import zipfile
+import zlib
+
+import keras
+import numpy as np
+import sklearn
+
+from ._base import AutoencoderTransformer
+from ._builders import split_autoencoder
+
+FORMAT = "skae-estimator"
+FORMAT_VERSION = 1
+METADATA = "skae.json"
+MODEL = "model.keras"
+# Parameters that only exist while training runs; they are not saved.
+RUNTIME_PARAMS = ("callbacks",)
+# Fitted attributes besides model_, as JSON values.
+FITTED_ATTRIBUTES = ("n_features_in_", "feature_names_in_", "history_", "image_shape_", "_input_ndim", "offset_")
+
+
+def _skae_version():
+    from . import __version__
+
+    return __version__
+
+
+def _encode(name, value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(name, v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(name, v) for v in value]
+    if isinstance(value, np.ndarray):
+        return {"ndarray": _encode(name, value.tolist()), "dtype": str(value.dtype)}
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise TypeError(f"Cannot save {name}: dict keys must be strings, got {list(value)!r}.")
+        return {"dict": {key: _encode(name, v) for key, v in value.items()}}
+    if isinstance(value, keras.optimizers.Optimizer):
+        return {"keras_optimizer": keras.optimizers.serialize(value)}
+    raise TypeError(
+        f"Cannot save {name}={value!r}: save() stores parameters as plain JSON values "
+        "(numbers, strings, booleans, None, lists, tuples and Keras optimizers). Set it to such a "
+        "value (for example an activation's name instead of a function) or use pickle."
+    )
+
+
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "tuple" in value:
+        return tuple(_decode(v) for v in value["tuple"])
+    if "ndarray" in value:
+        dtype = np.dtype(value["dtype"])
+        items = _decode(value["ndarray"])
+        # Object arrays are only ever feature names: strings.
+        if dtype.kind not in "biufUSO" or (dtype.kind == "O" and not all(isinstance(v, str) for v in np.ravel(items))):
+            raise ValueError(f"unsupported array of dtype {dtype}")
+        return np.asarray(items, dtype=dtype)
+    if "dict" in value:
+        return {key: _decode(v) for key, v in value["dict"].items()}
+    if "keras_optimizer" in value:
+        return keras.optimizers.deserialize(value["keras_optimizer"])
+    raise ValueError(f"unknown value {value!r}")
+
+
+def save(estimator, path):
+    """Write a fitted skae estimator to one file at ``path``.
+
+    See :meth:`AutoencoderTransformer.save`.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    params = {}
+    for name, value in estimator.get_params(deep=False).items():
+        if name in RUNTIME_PARAMS:
+            value = None
+        elif name == "distribute_strategy" and value is not None and not isinstance(value, str):
+            value = None  # a strategy object belongs to the machine that trained
+        elif name == "random_state" and isinstance(value, np.random.RandomState):
+            value = None
+        params[name] = _encode(f"parameter {name!r}", value)
+    fitted = {
+        name: _encode(f"attribute {name!r}", getattr(estimator, name))
+        for name in FITTED_ATTRIBUTES
+        if hasattr(estimator, name)
+    }
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+        "params": params,
+        "fitted": fitted,
+        "versions": {"skae": _skae_version(), "keras": keras.__version__, "sklearn": sklearn.__version__},
+    }
+    path = os.fspath(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path = os.path.join(tmp, MODEL)
+        estimator.model_.save(model_path)
+        # Write next to the target and rename, so a crash never leaves a
+        # half-written file under the final name.
+        partial = f"{path}.partial"
+        try:
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(METADATA, json.dumps(metadata, indent=1))
+                archive.write(model_path, MODEL)
+            os.replace(partial, path)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+
+
+def _estimator_classes():
+    found = {}
+    todo = [AutoencoderTransformer]
+    while todo:
+        cls = todo.pop()
+        found[f"{cls.__module__}.{cls.__qualname__}"] = cls
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+class _LoadError(ValueError):
+    pass
+
+
+def load(path):
+    """Load an estimator written by ``save``.
+
+    Loading never unpickles and runs no code from the file: parameters and
+    fitted attributes are JSON, and the Keras model is read with
+    ``safe_mode=True``, which refuses serialised Python code such as
+    ``Lambda`` layers.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File written by :meth:`AutoencoderTransformer.save`.
+
+    Returns
+    -------
+    estimator : AutoencoderTransformer
+        The fitted estimator, its transform identical to the saved one's.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a skae file, is truncated or corrupted, was
+        written by an incompatible version, or holds a model that safe mode
+        refuses. No half-loaded estimator is ever returned.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import skae
+    >>> X = np.random.default_rng(0).random((50, 6))
+    >>> ae = skae.DenseAutoencoder(hidden_layer_sizes=(4,), latent_dim=2, epochs=1, random_state=0).fit(X)
+    >>> path = os.path.join(tempfile.mkdtemp(), "ae.skae")
+    >>> ae.save(path)
+    >>> again = skae.load(path)
+    >>> bool(np.array_equal(again.transform(X), ae.transform(X)))
+    True
+    """
+    path = os.fspath(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if METADATA not in names or MODEL not in names:
+                raise _LoadError(f"it lacks {sorted({METADATA, MODEL} - names)}")
+            bad = archive.testzip()
+            if bad is not None:
+                raise _LoadError(f"its member {bad!r} fails its checksum")
+            metadata = json.loads(archive.read(METADATA).decode("utf-8"))
+            model_bytes = archive.read(MODEL)
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, json.JSONDecodeError, _LoadError) as exc:
+        reason = str(exc) if isinstance(exc, _LoadError) else f"{type(exc).__name__}: {exc}"
+        raise ValueError(
+            f"{path!r} is not a readable skae estimator file: {reason}. It may be truncated or "
+            "corrupted, or not written by skae's save()."
+        ) from exc
+
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ValueError(f"{path!r} is not a skae estimator file (no {FORMAT!r} format marker).")
+    versions = metadata.get("versions", {})
+    written_by = f"skae {versions.get('skae', '?')} with Keras {versions.get('keras', '?')}"
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path!r} was written by {written_by} in skae file format version "
+            f"{metadata.get('format_version')!r}; this skae ({_skae_version()}) reads version "
+            f"{FORMAT_VERSION} only. Load it with the skae version that wrote it."
+        )
+    keras_major = str(versions.get("keras", "")).split(".")[0]
+    if keras_major != keras.__version__.split(".")[0]:
+        raise ValueError(
+            f"{path!r} was written by {written_by}; this Keras is {keras.__version__}, of another "
+            "major version, which cannot read its model. Load it with Keras "
+            f"{keras_major}.x."
+        )
+    if versions.get("sklearn") != sklearn.__version__:
+        warnings.warn(
+            f"{path!r} was written with scikit-learn {versions.get('sklearn')}; this is "
+            f"{sklearn.__version__}. The estimator should work, but check its results.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    cls = _estimator_classes().get(metadata.get("class"))
+    if cls is None:
+        raise ValueError(
+            f"{path!r} holds a {metadata.get('class')!r}, which is not a loaded skae estimator class. "
+            "Import the module that defines it before loading."
+        )
+    try:
+        params = {name: _decode(value) for name, value in metadata["params"].items()}
+        fitted = {name: _decode(value) for name, value in metadata["fitted"].items()}
+        unknown = set(params) - set(cls._get_param_names())
+        if unknown:
+            raise ValueError(f"unknown parameters {sorted(unknown)}")
+        if set(fitted) - set(FITTED_ATTRIBUTES):
+            raise ValueError(f"unknown attributes {sorted(set(fitted) - set(FITTED_ATTRIBUTES))}")
+        estimator = cls(**params)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path!r} has invalid estimator metadata: {exc}.") from exc
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path = os.path.join(tmp, MODEL)
+        with open(model_path, "wb") as f:
+            f.write(model_bytes)
+        try:
+            model = keras.saving.load_model(model_path, safe_mode=True)
+        except Exception as exc:
+            raise ValueError(
+                f"{path!r} holds a Keras model that cannot be loaded safely: {exc}. "
+                "skae loads models with safe_mode=True and never runs code stored in a file."
+            ) from exc
+
+    for name, value in fitted.items():
+        if name == "image_shape_":
+            value = tuple(value)
+        setattr(estimator, name, value)
+    try:
+        estimator.model_ = model
+        estimator.encoder_, estimator.decoder_ = split_autoencoder(model)
+        expected = (None, *estimator._sample_shape())
+        if tuple(model.input_shape) != expected:
+            raise ValueError(f"its model takes inputs of shape {tuple(model.input_shape)}, expected {expected}")
+    except (AttributeError, ValueError) as exc:
+        raise ValueError(f"{path!r} holds a model that does not match its metadata: {exc}.") from exc
+    estimator._built_with = estimator._model_params()
+    return estimator

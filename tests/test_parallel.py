@@ -1,0 +1,80 @@
+"""Grid search in parallel: joblib's process backend and a local Dask cluster."""
+
+import os
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV
+
+from skae import DenseAutoencoder
+
+GRID = {"latent_dim": [2, 6]}
+
+
+def search(**params):
+    est = DenseAutoencoder(hidden_layer_sizes=(16,), epochs=2, batch_size=64, random_state=0)
+    return GridSearchCV(est, GRID, cv=2, **params)
+
+
+@pytest.fixture(scope="module")
+def data(digits):
+    return digits[0][:400]
+
+
+@pytest.fixture(scope="module")
+def serial(data):
+    return search(n_jobs=1).fit(data)
+
+
+def _worker_threads():
+    import tensorflow as tf
+
+    from skae._guards import limit_worker_threads
+
+    return limit_worker_threads(), tf.config.threading.get_intra_op_parallelism_threads()
+
+
+def assert_same_search(result, reference):
+    assert result.best_params_ == reference.best_params_
+    # Workers run TensorFlow with fewer threads, which may reorder float sums.
+    np.testing.assert_allclose(
+        result.cv_results_["mean_test_score"], reference.cv_results_["mean_test_score"], rtol=1e-3
+    )
+
+
+def test_grid_search_with_two_processes(data, serial):
+    result = search(n_jobs=2).fit(data)
+    assert_same_search(result, serial)
+    assert result.best_estimator_.transform(data[:5]).shape == (5, result.best_params_["latent_dim"])
+    # In the workers, TensorFlow gets the share of cores joblib gives each one.
+    with joblib.parallel_config(backend="loky", n_jobs=2):
+        threads = joblib.Parallel()(joblib.delayed(_worker_threads)() for _ in range(2))
+    # joblib keeps an OMP_NUM_THREADS the parent already has, else gives cpu_count() // n_jobs.
+    expected = int(os.environ.get("OMP_NUM_THREADS", max(joblib.cpu_count() // 2, 1)))
+    assert threads == [(expected, expected)] * 2
+
+
+def test_threads_are_left_alone_in_the_main_process(monkeypatch):
+    from skae._guards import limit_worker_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert limit_worker_threads() is None
+
+
+def test_grid_search_on_a_local_dask_cluster(data, serial):
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        assert len(client.scheduler_info()["workers"]) == 2
+        with joblib.parallel_config(backend="dask"):
+            result = search(n_jobs=-1).fit(data)
+        # The fits ran in the cluster's workers, which kept TensorFlow to one thread.
+        assert client.run(_worker_threads) and all(
+            threads == (1, 1) for threads in client.run(_worker_threads).values()
+        )
+    assert_same_search(result, serial)

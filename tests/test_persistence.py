@@ -1,0 +1,196 @@
+"""est.save(path) / skae.load(path): one file, no pickle, clear errors."""
+
+import json
+import pickle
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+import skae
+from skae import ConvAutoencoder, DenseAutoencoder
+
+
+def small_dense(**params):
+    return DenseAutoencoder(**{"hidden_layer_sizes": (16,), "latent_dim": 4, "epochs": 2, "random_state": 0, **params})
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    return small_dense().fit(digits[0][:300])
+
+
+@pytest.fixture(scope="module")
+def saved(fitted, tmp_path_factory):
+    path = tmp_path_factory.mktemp("saved") / "ae.skae"
+    fitted.save(path)
+    return path
+
+
+def rewrite(src, dst, *, metadata=None, model_bytes=None):
+    """Copy a saved file, replacing its metadata and/or its model."""
+    with zipfile.ZipFile(src) as archive:
+        meta = json.loads(archive.read("skae.json"))
+        model = archive.read("model.keras")
+    if metadata is not None:
+        meta = metadata(meta)
+    with zipfile.ZipFile(dst, "w") as archive:
+        archive.writestr("skae.json", json.dumps(meta))
+        archive.writestr("model.keras", model if model_bytes is None else model_bytes)
+    return dst
+
+
+def test_round_trip_dense_keeps_params_attributes_and_output(fitted, saved, digits):
+    X = digits[0][:50]
+    loaded = skae.load(saved)
+    assert type(loaded) is DenseAutoencoder
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.history_ == fitted.history_ and loaded.n_features_in_ == 64
+    np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
+    np.testing.assert_array_equal(
+        loaded.inverse_transform(loaded.transform(X)), fitted.inverse_transform(fitted.transform(X))
+    )
+    # The outlier threshold travels too, so predict agrees.
+    assert loaded.offset_ == fitted.offset_
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
+    # The file holds the versions that wrote it and plain JSON parameters.
+    with zipfile.ZipFile(saved) as archive:
+        assert sorted(archive.namelist()) == ["model.keras", "skae.json"]
+        meta = json.loads(archive.read("skae.json"))
+    assert set(meta["versions"]) == {"skae", "keras", "sklearn"}
+    assert meta["params"]["hidden_layer_sizes"] == {"tuple": [16]}
+    # The optimizer state travels too, so training can continue after loading.
+    loaded.set_params(warm_start=True, epochs=1).fit(digits[0][:300])
+    assert len(loaded.history_["loss"]) == 3
+
+
+def test_round_trip_conv_images_and_dataframe_names(digits, tmp_path):
+    pd = pytest.importorskip("pandas")
+    images = digits[0][:200].reshape(-1, 8, 8)
+    conv = ConvAutoencoder(filters=(4,), latent_dim=3, epochs=1, random_state=0).fit(images)
+    conv.save(tmp_path / "conv.skae")
+    loaded = skae.load(tmp_path / "conv.skae")
+    assert loaded.image_shape_ == (8, 8, 1)
+    np.testing.assert_array_equal(
+        loaded.inverse_transform(loaded.transform(images)), conv.inverse_transform(conv.transform(images))
+    )
+    frame = pd.DataFrame(digits[0][:200], columns=[f"px{i}" for i in range(64)])
+    dense = small_dense(epochs=1).fit(frame)
+    dense.save(tmp_path / "dense.skae")
+    again = skae.load(tmp_path / "dense.skae")
+    assert list(again.feature_names_in_) == list(frame.columns)
+    np.testing.assert_array_equal(again.transform(frame), dense.transform(frame))
+
+
+def test_optimizer_instance_is_saved_and_unsaveable_params_are_named(digits, tmp_path):
+    X = digits[0][:100]
+    est = small_dense(
+        epochs=1, optimizer=keras.optimizers.SGD(learning_rate=0.05), callbacks=[keras.callbacks.History()]
+    )
+    est.fit(X).save(tmp_path / "sgd.skae")
+    loaded = skae.load(tmp_path / "sgd.skae")
+    assert isinstance(loaded.optimizer, keras.optimizers.SGD) and loaded.callbacks is None
+    assert float(loaded.optimizer.learning_rate) == pytest.approx(0.05)
+    with pytest.raises(TypeError, match="Cannot save parameter 'activation'=<function.*plain JSON values"):
+        small_dense(epochs=1, activation=keras.activations.relu).fit(X).save(tmp_path / "fn.skae")
+    assert not (tmp_path / "fn.skae").exists()
+
+
+def test_save_needs_a_fitted_estimator(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        small_dense().save(tmp_path / "x.skae")
+
+
+@pytest.mark.parametrize("cut", [0, 10, 0.5, -20])
+def test_truncated_file_gets_a_clear_error(saved, tmp_path, cut):
+    data = saved.read_bytes()
+    n = (
+        cut
+        if isinstance(cut, int) and cut >= 0
+        else int(len(data) * cut)
+        if isinstance(cut, float)
+        else len(data) + cut
+    )
+    (tmp_path / "cut.skae").write_bytes(data[:n])
+    with pytest.raises(ValueError, match="not a readable skae estimator file.*truncated or corrupted"):
+        skae.load(tmp_path / "cut.skae")
+
+
+def test_corrupted_bytes_get_a_clear_error(saved, tmp_path):
+    data = bytearray(saved.read_bytes())
+    # Flip bytes inside the compressed model member (after the local headers).
+    with zipfile.ZipFile(saved) as archive:
+        info = archive.getinfo("model.keras")
+    start = info.header_offset + 30 + len(info.filename) + 100
+    for i in range(start, start + 50):
+        data[i] ^= 0xFF
+    (tmp_path / "bad.skae").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="not a readable skae estimator file"):
+        skae.load(tmp_path / "bad.skae")
+
+
+def test_other_files_and_versions_get_clear_errors(saved, tmp_path):
+    (tmp_path / "text.skae").write_text("hello")
+    with pytest.raises(ValueError, match="not a readable skae estimator file"):
+        skae.load(tmp_path / "text.skae")
+    newer = rewrite(saved, tmp_path / "v2.skae", metadata=lambda m: {**m, "format_version": 2})
+    with pytest.raises(ValueError, match="file format version 2; this skae .* reads version 1 only"):
+        skae.load(newer)
+    keras4 = rewrite(
+        saved, tmp_path / "k4.skae", metadata=lambda m: {**m, "versions": {**m["versions"], "keras": "4.0.0"}}
+    )
+    with pytest.raises(ValueError, match=r"Keras 4\.0\.0.*another major version"):
+        skae.load(keras4)
+    old_sklearn = rewrite(
+        saved, tmp_path / "sk.skae", metadata=lambda m: {**m, "versions": {**m["versions"], "sklearn": "1.6.0"}}
+    )
+    with pytest.warns(UserWarning, match="scikit-learn 1.6.0"):
+        assert skae.load(old_sklearn).n_features_in_ == 64
+    foreign = rewrite(saved, tmp_path / "cls.skae", metadata=lambda m: {**m, "class": "os.system"})
+    with pytest.raises(ValueError, match="'os.system', which is not a loaded skae estimator class"):
+        skae.load(foreign)
+    extra = rewrite(saved, tmp_path / "p.skae", metadata=lambda m: {**m, "params": {**m["params"], "evil": 1}})
+    with pytest.raises(ValueError, match=r"invalid estimator metadata: unknown parameters \['evil'\]"):
+        skae.load(extra)
+
+
+def test_crafted_model_with_code_is_refused_and_never_runs(saved, tmp_path):
+    marker = tmp_path / "ran"
+    # A Lambda layer stores its function's bytecode; loading it outside safe
+    # mode would run it. skae must refuse it before anything executes.
+    code = f"lambda x: (open({str(marker)!r}, 'w').close(), x)[1]"
+    model = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Lambda(eval(code), name="latent"), keras.layers.Dense(64)]
+    )  # noqa: S307
+    marker.unlink(missing_ok=True)
+    model.save(tmp_path / "evil.keras")
+    crafted = rewrite(saved, tmp_path / "evil.skae", model_bytes=(tmp_path / "evil.keras").read_bytes())
+    with pytest.raises(ValueError, match="cannot be loaded safely.*safe_mode=True"):
+        skae.load(crafted)
+    assert not marker.exists()
+
+
+def test_mismatched_model_is_refused(saved, tmp_path):
+    other = keras.Sequential([keras.Input((10,)), keras.layers.Dense(2, name="latent"), keras.layers.Dense(10)])
+    other.save(tmp_path / "other.keras")
+    crafted = rewrite(saved, tmp_path / "other.skae", model_bytes=(tmp_path / "other.keras").read_bytes())
+    with pytest.raises(ValueError, match=r"does not match its metadata.*\(None, 10\), expected \(None, 64\)"):
+        skae.load(crafted)
+
+
+def test_variational_autoencoder_round_trips_with_its_custom_layer(digits, tmp_path):
+    X = digits[0][:200]
+    vae = skae.VariationalAutoencoder(hidden_layer_sizes=(16,), latent_dim=3, epochs=1, random_state=0).fit(X)
+    vae.save(tmp_path / "vae.skae")
+    loaded = skae.load(tmp_path / "vae.skae")
+    assert type(loaded) is skae.VariationalAutoencoder
+    np.testing.assert_array_equal(loaded.transform(X), vae.transform(X))
+    np.testing.assert_array_equal(loaded.sample(4, random_state=0), vae.sample(4, random_state=0))
+
+
+def test_pickle_still_works(fitted, digits):
+    X = digits[0][:20]
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(fitted)).transform(X), fitted.transform(X))

@@ -1,0 +1,25 @@
+"""Rows of the bad-input table in docs/user_guide/robustness.rst not tested elsewhere."""
+
+import numpy as np
+import pytest
+
+from skae import DenseAutoencoder
+
+X = np.random.default_rng(0).random((20, 64)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("params", "data", "error", "match"),
+    [
+        ({}, np.zeros((5, 0)), ValueError, r"Found array with 0 feature\(s\) \(shape=\(5, 0\)\)"),
+        ({}, X[0], ValueError, "Expected 2D array, got 1D array instead"),
+        ({}, [[1.0, 2.0], [3.0]], ValueError, "inhomogeneous shape"),
+        ({}, X.astype(np.complex64), ValueError, "Complex data not supported"),
+        ({"distribute_strategy": "tpu"}, X, ValueError, "'distribute_strategy' parameter of DenseAutoencoder must be"),
+        ({"output_activation": "linear"}, X * 1e30, FloatingPointError, "training loss became (inf|nan) in epoch 1"),
+    ],
+    ids=["no-columns", "1-d", "ragged", "complex", "strategy", "diverging"],
+)
+def test_documented_error(params, data, error, match):
+    with pytest.raises(error, match=match):
+        DenseAutoencoder(hidden_layer_sizes=(8,), latent_dim=4, epochs=1, random_state=0, **params).fit(data)
