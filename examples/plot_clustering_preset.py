@@ -77,10 +77,12 @@ print(f"KMeans on latents: accuracy {accuracy(y, labels):.3f}, NMI {normalized_m
 # The N2D pipeline: autoencoder, UMAP, Gaussian mixture
 # -----------------------------------------------------
 # UMAP comes from the optional ``umap-learn`` package (``pip install skae[umap]``).
-# Here the autoencoder is already fitted, so UMAP and the mixture run on its
-# latent codes; ``clustering_pipeline(10).fit_predict(X)`` does all three steps.
+# Here the dense autoencoder above is already fitted, so UMAP and the mixture
+# run on its latent codes. ``clustering_pipeline(10).fit_predict(X)`` does all
+# three steps with its default autoencoder, the tutorial's convolutional ELU
+# model, which reached 0.97 accuracy on the 60,000 MNIST training images.
 try:
-    n2d = clustering_pipeline(10, epochs=EPOCHS, random_state=0)
+    n2d = clustering_pipeline(10, autoencoder=ae, random_state=0)
 except ImportError as exc:
     print(exc)
 else:

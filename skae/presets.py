@@ -45,7 +45,7 @@ def clustering_autoencoder(n_clusters=10, *, epochs=20, batch_size=256, random_s
 
     See Also
     --------
-    clustering_pipeline : The preset followed by UMAP and a Gaussian mixture.
+    clustering_pipeline : An autoencoder followed by UMAP and a Gaussian mixture.
 
     Examples
     --------
@@ -74,24 +74,32 @@ def clustering_autoencoder(n_clusters=10, *, epochs=20, batch_size=256, random_s
     return DenseAutoencoder(**settings)
 
 
-def clustering_pipeline(n_clusters=10, *, random_state=None, umap_params=None, **autoencoder_params):
-    """N2D-style pipeline: :func:`clustering_autoencoder`, UMAP, then a Gaussian mixture.
+def clustering_pipeline(n_clusters=10, *, autoencoder="conv", random_state=None, umap_params=None):
+    """N2D-style pipeline: an autoencoder, UMAP, then a Gaussian mixture.
 
     UMAP (from the optional ``umap-learn`` package: ``pip install skae[umap]``)
     embeds the latent codes into ``n_clusters`` dimensions with the local
-    settings of N2D (:data:`N2D_UMAP_PARAMS`), and a full-covariance
-    :class:`~sklearn.mixture.GaussianMixture` finds the clusters.
+    settings of N2D (:data:`N2D_UMAP_PARAMS`: ``n_neighbors=20``,
+    ``min_dist=0``), and a full-covariance
+    :class:`~sklearn.mixture.GaussianMixture` finds the clusters. On the
+    60,000 MNIST training images the default (the tutorial's convolutional
+    ELU autoencoder, 20 epochs) reached 0.97 accuracy and 0.93 NMI; the dense
+    ``"dense"`` preset reached 0.83 (see ``benchmarks/results.md``).
 
     Parameters
     ----------
     n_clusters : int, default=10
         Number of clusters.
+    autoencoder : {"conv", "dense"} or estimator, default="conv"
+        ``"conv"``: the tutorial's ``ConvAutoencoder(activation="elu")`` with
+        64 latents, for square single-channel images given as flat rows
+        (set ``image_shape`` through ``set_params`` for other images).
+        ``"dense"``: :func:`clustering_autoencoder`, for any tabular data.
+        Or any transformer, used as it is.
     random_state : int or None, default=None
-        Seeds the autoencoder, UMAP and the mixture.
+        Seeds the autoencoder (when built here), UMAP and the mixture.
     umap_params : dict or None, default=None
         Overrides of the UMAP settings.
-    **autoencoder_params
-        Passed to :func:`clustering_autoencoder`.
 
     Returns
     -------
@@ -114,9 +122,18 @@ def clustering_pipeline(n_clusters=10, *, random_state=None, umap_params=None, *
     from sklearn.mixture import GaussianMixture
     from sklearn.pipeline import Pipeline
 
+    if isinstance(autoencoder, str):
+        if autoencoder == "conv":
+            from ._conv import ConvAutoencoder
+
+            autoencoder = ConvAutoencoder(activation="elu", random_state=random_state)
+        elif autoencoder == "dense":
+            autoencoder = clustering_autoencoder(n_clusters, random_state=random_state)
+        else:
+            raise ValueError(f"autoencoder must be 'conv', 'dense' or an estimator; got {autoencoder!r}.")
     return Pipeline(
         [
-            ("autoencoder", clustering_autoencoder(n_clusters, random_state=random_state, **autoencoder_params)),
+            ("autoencoder", autoencoder),
             (
                 "umap",
                 UMAP(n_components=n_clusters, random_state=random_state, **{**N2D_UMAP_PARAMS, **(umap_params or {})}),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from skae import DenseAutoencoder
+from skae import ConvAutoencoder, DenseAutoencoder
 from skae.presets import N2D_UMAP_PARAMS, clustering_autoencoder, clustering_pipeline, reconstruction_autoencoder
 
 
@@ -30,13 +30,19 @@ def test_preset_parameters_can_be_overridden():
 
 def test_clustering_pipeline_steps():
     pytest.importorskip("umap")
-    pipe = clustering_pipeline(5, random_state=0, umap_params={"n_neighbors": 7}, epochs=4)
+    pipe = clustering_pipeline(5, autoencoder="dense", random_state=0, umap_params={"n_neighbors": 7})
     assert [name for name, _ in pipe.steps] == ["autoencoder", "umap", "mixture"]
-    assert pipe.named_steps["autoencoder"].latent_dim == 5 and pipe.named_steps["autoencoder"].epochs == 4
+    assert pipe.named_steps["autoencoder"].latent_dim == 5
     umap_step = pipe.named_steps["umap"]
     assert umap_step.n_components == 5 and umap_step.n_neighbors == 7
     assert umap_step.min_dist == N2D_UMAP_PARAMS["min_dist"]
     assert pipe.named_steps["mixture"].n_components == 5
+    conv = clustering_pipeline(10, random_state=3).named_steps["autoencoder"]
+    assert isinstance(conv, ConvAutoencoder) and conv.activation == "elu" and conv.random_state == 3
+    mine = DenseAutoencoder(latent_dim=4)
+    assert clustering_pipeline(3, autoencoder=mine).named_steps["autoencoder"] is mine
+    with pytest.raises(ValueError, match="'conv', 'dense' or an estimator; got 'pca'"):
+        clustering_pipeline(3, autoencoder="pca")
 
 
 def test_clustering_pipeline_without_umap_says_how_to_install(monkeypatch):
