@@ -33,7 +33,9 @@ class Config:
     scaling_sizes: tuple = (5_000, 10_000, 20_000, 40_000, 60_000)
     big_transform_rows: int = 1_000_000
     grid_rows: int = 10_000
+    grid_n_jobs: tuple = (1, 2)
     tsne_rows: int = 5_000
+    tsne_max_iter: int | None = None  # None: scikit-learn's default, as in the tutorial
     umap: bool = True
     # Fitted models that later sections reuse, so nothing is trained twice.
     cache: dict = field(default_factory=dict)
@@ -45,7 +47,7 @@ class Config:
             n_train=2_000,
             n_test=500,
             overhead_epochs=1,
-            repeats=2,
+            repeats=1,
             inference_rows=2_000,
             recon_epochs=1,
             clustering_subset=2_000,
@@ -54,6 +56,7 @@ class Config:
             big_transform_rows=20_000,
             grid_rows=600,
             tsne_rows=300,
+            tsne_max_iter=250,
         )
 
 

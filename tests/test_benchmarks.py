@@ -30,7 +30,8 @@ def test_quick_run_writes_every_section_without_touching_results_md(bench, tmp_p
     # Even smaller than --quick, so the test suite stays fast.
     cfg.n_train, cfg.n_test, cfg.repeats = 1_200, 300, 1
     cfg.clustering_subset, cfg.scaling_sizes, cfg.big_transform_rows = 600, (300,), 5_000
-    cfg.grid_rows, cfg.tsne_rows, cfg.umap = 200, 100, False
+    cfg.grid_rows, cfg.tsne_rows, cfg.umap, cfg.kinds = 200, 100, False, ("dense",)
+    cfg.grid_n_jobs = (1,)  # worker processes each import TensorFlow: left to `run.py --quick`
     report, ok = bench.run(cfg, list(bench.SECTIONS), log=lambda message: None)
     out = tmp_path / "bench.md"
     out.write_text(report)
