@@ -244,6 +244,10 @@ class GaussianSampler(layers.Layer):
     def call(self, inputs, training=False):
         """Return a sample of the latent code while training, else its mean."""
         mean, log_var = keras.ops.split(inputs, 2, axis=-1)
+        # Unscaled input can drive the encoder's log-variance high enough for
+        # exp() to overflow and turn the loss into NaN; standard deviations
+        # outside [e^-10, e^10] are of no use anyway.
+        log_var = keras.ops.clip(log_var, -20.0, 20.0)
         if self.kl_weight:
             kl = -0.5 * keras.ops.sum(1.0 + log_var - keras.ops.square(mean) - keras.ops.exp(log_var), axis=-1)
             self.add_loss(self.kl_weight * keras.ops.mean(kl))

@@ -143,3 +143,13 @@ def test_small_batches_give_the_same_floats_as_single_rows():
     vae.fit(X)
     for method in (vae.transform, vae.score_samples, vae.decision_function):
         np.testing.assert_array_equal(method(X), np.concatenate([method(X[i : i + 1]) for i in range(len(X))]))
+
+
+def test_unscaled_input_trains_to_a_finite_loss():
+    # Values in the hundreds once drove the log-variance's exp() to overflow,
+    # which stopped training with a NaN loss.
+    X = np.random.default_rng(0).normal(scale=300.0, size=(64, 5))
+    vae = VariationalAutoencoder(hidden_layer_sizes=(8,), latent_dim=2, epochs=2, batch_size=16, random_state=0)
+    vae.set_params(loss="mse", output_activation="linear").fit(X)
+    assert np.all(np.isfinite(vae.history_["loss"]))
+    assert np.all(np.isfinite(vae.transform(X)))
