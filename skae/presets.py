@@ -38,7 +38,7 @@ def clustering_autoencoder(n_clusters=10, *, epochs=20, batch_size=256, random_s
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation and shuffling.
     **params
-        Any other :class:`DenseAutoencoder` parameter, overriding the preset.
+        Any other :class:`~skae.DenseAutoencoder` parameter, overriding the preset.
 
     Returns
     -------
@@ -81,7 +81,7 @@ def clustering_pipeline(n_clusters=10, *, autoencoder="conv", random_state=None,
 
     UMAP (from the optional ``umap-learn`` package: ``pip install skae[umap]``)
     embeds the latent codes into ``n_clusters`` dimensions with the local
-    settings of N2D (:data:`N2D_UMAP_PARAMS`: ``n_neighbors=20``,
+    settings of N2D (``N2D_UMAP_PARAMS``: ``n_neighbors=20``,
     ``min_dist=0``), and a full-covariance
     :class:`~sklearn.mixture.GaussianMixture` finds the clusters. On the
     60,000 MNIST training images the default (the tutorial's convolutional
@@ -164,7 +164,7 @@ def reconstruction_autoencoder(latent_dim=64, *, epochs=20, batch_size=256, rand
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation and shuffling.
     **params
-        Any other :class:`DenseAutoencoder` parameter, overriding the preset.
+        Any other :class:`~skae.DenseAutoencoder` parameter, overriding the preset.
 
     Returns
     -------
