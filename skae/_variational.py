@@ -130,7 +130,7 @@ class VariationalAutoencoder(AutoencoderTransformer):
         ``(height, width, channels)`` of the images (``"conv"`` only).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X was a DataFrame with
         string column names.
 
