@@ -114,6 +114,55 @@ def conv_shapes(image_shape, *, filters, kernel_size, strides, padding):
     return sizes
 
 
+def _add_conv_encoder(model, filters, kernel_size, strides, padding, conv_activation, seeds):
+    """Append the encoder's ``Conv2D`` layers and ``Flatten`` to ``model``."""
+    for n_filters in filters:
+        model.add(
+            layers.Conv2D(
+                n_filters,
+                kernel_size,
+                strides=strides,
+                padding=padding,
+                activation=conv_activation,
+                kernel_initializer=_kernel_init(next(seeds)),
+            )
+        )
+    model.add(layers.Flatten())
+
+
+def _add_conv_decoder(
+    model, image_shape, last_size, filters, kernel_size, strides, activation, output_activation, seeds
+):
+    """Append the decoder: ``Dense`` to the last feature map, ``Reshape``, ``Conv2DTranspose`` layers."""
+    last_h, last_w = last_size
+    last_c = filters[-1]
+    model.add(
+        layers.Dense(last_h * last_w * last_c, activation=activation, kernel_initializer=_kernel_init(next(seeds)))
+    )
+    model.add(layers.Reshape((last_h, last_w, last_c)))
+    for n_filters in list(reversed(filters))[1:]:
+        model.add(
+            layers.Conv2DTranspose(
+                n_filters,
+                kernel_size,
+                strides=strides,
+                padding="same",
+                activation=activation,
+                kernel_initializer=_kernel_init(next(seeds)),
+            )
+        )
+    model.add(
+        layers.Conv2DTranspose(
+            image_shape[2],
+            kernel_size,
+            strides=strides,
+            padding="same",
+            activation=output_activation,
+            kernel_initializer=_kernel_init(next(seeds)),
+        )
+    )
+
+
 def build_conv_autoencoder(
     image_shape,
     *,
@@ -141,18 +190,7 @@ def build_conv_autoencoder(
     seeds = iter(range(seed, seed + 2 * len(filters) + 2))
     model = keras.Sequential(name="conv_autoencoder")
     model.add(keras.Input(shape=tuple(image_shape)))
-    for n_filters in filters:
-        model.add(
-            layers.Conv2D(
-                n_filters,
-                kernel_size,
-                strides=strides,
-                padding=padding,
-                activation=conv_activation,
-                kernel_initializer=_kernel_init(next(seeds)),
-            )
-        )
-    model.add(layers.Flatten())
+    _add_conv_encoder(model, filters, kernel_size, strides, padding, conv_activation, seeds)
     model.add(
         layers.Dense(
             latent_dim,
@@ -162,32 +200,8 @@ def build_conv_autoencoder(
             name=LATENT_LAYER,
         )
     )
-    last_h, last_w = sizes[-1]
-    last_c = filters[-1]
-    model.add(
-        layers.Dense(last_h * last_w * last_c, activation=activation, kernel_initializer=_kernel_init(next(seeds)))
-    )
-    model.add(layers.Reshape((last_h, last_w, last_c)))
-    for n_filters in list(reversed(filters))[1:]:
-        model.add(
-            layers.Conv2DTranspose(
-                n_filters,
-                kernel_size,
-                strides=strides,
-                padding="same",
-                activation=activation,
-                kernel_initializer=_kernel_init(next(seeds)),
-            )
-        )
-    model.add(
-        layers.Conv2DTranspose(
-            image_shape[2],
-            kernel_size,
-            strides=strides,
-            padding="same",
-            activation=output_activation,
-            kernel_initializer=_kernel_init(next(seeds)),
-        )
+    _add_conv_decoder(
+        model, image_shape, sizes[-1], filters, kernel_size, strides, activation, output_activation, seeds
     )
     return model
 
@@ -292,18 +306,7 @@ def build_variational_autoencoder(
     model.add(keras.Input(shape=tuple(sample_shape)))
     if architecture == "conv":
         sizes = conv_shapes(sample_shape, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding)
-        for n_filters in filters:
-            model.add(
-                layers.Conv2D(
-                    n_filters,
-                    kernel_size,
-                    strides=strides,
-                    padding=padding,
-                    activation=conv_activation,
-                    kernel_initializer=_kernel_init(next(seeds)),
-                )
-            )
-        model.add(layers.Flatten())
+        _add_conv_encoder(model, filters, kernel_size, strides, padding, conv_activation, seeds)
     else:
         for units in hidden_layer_sizes:
             model.add(layers.Dense(units, activation=activation, kernel_initializer=_kernel_init(next(seeds))))
@@ -314,32 +317,8 @@ def build_variational_autoencoder(
         )
     )
     if architecture == "conv":
-        last_h, last_w = sizes[-1]
-        last_c = filters[-1]
-        model.add(
-            layers.Dense(last_h * last_w * last_c, activation=activation, kernel_initializer=_kernel_init(next(seeds)))
-        )
-        model.add(layers.Reshape((last_h, last_w, last_c)))
-        for n_filters in list(reversed(filters))[1:]:
-            model.add(
-                layers.Conv2DTranspose(
-                    n_filters,
-                    kernel_size,
-                    strides=strides,
-                    padding="same",
-                    activation=activation,
-                    kernel_initializer=_kernel_init(next(seeds)),
-                )
-            )
-        model.add(
-            layers.Conv2DTranspose(
-                sample_shape[2],
-                kernel_size,
-                strides=strides,
-                padding="same",
-                activation=output_activation,
-                kernel_initializer=_kernel_init(next(seeds)),
-            )
+        _add_conv_decoder(
+            model, sample_shape, sizes[-1], filters, kernel_size, strides, activation, output_activation, seeds
         )
     else:
         for units in decoder_layer_sizes:
