@@ -2,7 +2,10 @@
 
 Autoencoders that fit, transform to their latent space and decode back like
 any scikit-learn transformer, so they compose with ``Pipeline``,
-``GridSearchCV``, ``KMeans`` and ``TSNE``.
+``GridSearchCV``, ``KMeans`` and ``TSNE``. :class:`AutoencoderTransformer`
+wraps any Keras encoder and decoder; :class:`DenseAutoencoder`,
+:class:`ConvAutoencoder` and :class:`VariationalAutoencoder` build theirs
+from a few parameters.
 """
 
 from . import datasets, metrics, plotting  # plotting imports matplotlib only when called
@@ -11,9 +14,9 @@ from ._conv import ConvAutoencoder
 from ._dense import DenseAutoencoder
 from ._interpolate import interpolate
 from ._persistence import load
+from ._registry import register_estimator
 from ._variational import VariationalAutoencoder
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "AutoencoderTransformer",
@@ -25,5 +28,6 @@ __all__ = [
     "load",
     "metrics",
     "plotting",
+    "register_estimator",
     "__version__",
 ]

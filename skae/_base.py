@@ -1,4 +1,20 @@
-"""The scikit-learn contract shared by every skae autoencoder."""
+"""The scikit-learn contract of every skae autoencoder: :class:`AutoencoderTransformer`.
+
+:class:`AutoencoderTransformer` wraps any Keras encoder and decoder. Its
+subclasses (:class:`~skae.DenseAutoencoder`, :class:`~skae.ConvAutoencoder`,
+:class:`~skae.VariationalAutoencoder`) differ only in how they build that
+pair: each overrides :meth:`AutoencoderTransformer._build_encoder_decoder`
+and, where it reads images, :meth:`AutoencoderTransformer._layout_request`.
+Everything else lives here, in named steps:
+
+* input: ``_check_input`` validates X and, in ``fit``, resolves its
+  :class:`~skae._layout.SampleLayout` (``layout_``);
+* training: ``_initialize_model`` builds and compiles ``model_``,
+  ``_fit_loop`` runs Keras, and ``_set_model`` stores ``model_``,
+  ``encoder_`` and ``decoder_`` (also after unpickling and loading);
+* inference: ``transform``, ``inverse_transform`` and the scores call
+  ``encoder_`` and ``decoder_`` on large batches.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +29,53 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._builders import split_autoencoder
+from . import _persistence
+from ._builders import seed_stream
+from ._docstrings import fill_shared_parameters
 from ._guards import EpochGuard, limit_worker_threads
+from ._layout import LayoutRequest, input_ndim, parse_shape, resolve_layout
+from ._networks import (
+    DECODER,
+    ENCODER,
+    build_network,
+    compose_autoencoder,
+    declared_input_shape,
+    latent_shape_of,
+    n_values,
+    split_autoencoder,
+)
+from ._registry import register_estimator
 from ._training import NOISE_KINDS, make_training_data, predict_in_batches
 
 FLOAT_DTYPES = (np.float64, np.float32)
+
+#: Constraints of the parameters every estimator shares (documented once, in ``_docstrings``).
+SHARED_CONSTRAINTS = {
+    "optimizer": [str, HasMethods(["get_config", "apply"])],
+    "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+    "loss": [str, callable],
+    "epochs": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "early_stopping": ["boolean"],
+    "patience": [Interval(Integral, 0, None, closed="left")],
+    "callbacks": [list, None],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "noise": [StrOptions(set(NOISE_KINDS)), None],
+    "noise_level": [Interval(Real, 0, None, closed="left")],
+    "latent_l1": [Interval(Real, 0, None, closed="left")],
+    "contamination": [Interval(Real, 0, 0.5, closed="right")],
+    "warm_start": ["boolean"],
+    "distribute_strategy": [StrOptions({"default", "mirrored"}), HasMethods(["scope"]), None],
+}
+
+#: Constraints of the parameters of the encoders and decoders skae builds itself.
+LATENT_CONSTRAINTS = {
+    "latent_dim": [Interval(Integral, 1, None, closed="left")],
+    "activation": [str, callable],
+    "output_activation": [str, callable, None],
+}
 
 # Parameters that only steer training: a warm start may change them. Any
 # other parameter shapes the model, and changing it needs a fresh fit.
@@ -75,157 +133,135 @@ def _strategy_scope(strategy):
     return strategy.scope()
 
 
+@fill_shared_parameters
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, OutlierMixin, BaseEstimator):
-    """Base class for scikit-learn transformers that wrap a Keras autoencoder.
+    """Any Keras encoder and decoder as a scikit-learn transformer.
 
-    It owns everything the estimators share: input validation, training,
-    ``transform`` to the latent space, ``inverse_transform`` back to the
-    input space, scoring, outlier detection from the reconstruction error
-    (``decision_function``, ``predict``, ``fit_predict``), pickling and
-    scikit-learn's estimator tags.
-    :class:`DenseAutoencoder` and :class:`ConvAutoencoder` only say how to
-    build their Keras model.
+    ``fit`` trains the encoder followed by the decoder to reconstruct X,
+    ``transform`` returns the encoder's output (the latent code, flattened
+    to one row per sample), ``inverse_transform`` decodes codes back to
+    samples. The estimator also scores reconstructions and flags outliers
+    (``score_samples``, ``decision_function``, ``predict``), pickles,
+    clones, saves with :meth:`save`, and takes part in ``Pipeline`` and
+    ``GridSearchCV`` like any scikit-learn transformer.
 
-    To add an architecture, subclass it, list the new parameters in
-    ``__init__`` and ``_parameter_constraints``, and implement
-    ``_build_model(self, seed)``: it returns a flat ``keras.Sequential``
-    whose input takes one sample of shape ``self._sample_shape()``, whose
-    output has the same shape, and whose bottleneck layer is named
-    ``"latent"``. Seed the layers' initializers from ``seed`` so that
-    ``random_state`` makes fits reproducible.
+    :class:`DenseAutoencoder`, :class:`ConvAutoencoder` and
+    :class:`VariationalAutoencoder` are this class with an encoder and a
+    decoder that skae builds from their parameters.
 
     Parameters
     ----------
-    latent_dim : int, default=64
-        Size of the latent code that ``transform`` returns.
-    activation : str or callable, default="relu"
-        Keras activation of the hidden layers.
-    output_activation : str, callable or None, default="sigmoid"
-        Activation of the reconstruction. The sigmoid suits data scaled to
-        [0, 1], like images; use ``"linear"`` for standardised data.
-    optimizer : str or keras.optimizers.Optimizer, default="adam"
-        Optimizer name or instance. An instance is copied from its config
-        on every fit, so it is never shared between fitted models.
-    learning_rate : float or None, default=None
-        Learning rate; None keeps the optimizer's own (Adam: 0.001).
-    loss : str or callable, default="mse"
-        Keras reconstruction loss.
-    epochs : int, default=20
-        Number of passes over the training data.
-    batch_size : int, default=256
-        Rows per gradient step.
-    validation_fraction : float in [0, 1), default=0.0
-        Fraction of the rows held out to report ``val_loss`` in
-        ``history_``; early stopping watches it when it is above 0.
-    early_stopping : bool, default=False
-        Stop when the monitored loss has not improved for ``patience``
-        epochs, and keep the best epoch's weights.
-    patience : int, default=5
-        Epochs without improvement before early stopping ends training.
-    callbacks : list of keras.callbacks.Callback or None, default=None
-        Extra Keras callbacks, passed to ``model.fit`` as they are.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and the validation split.
-        An int makes fits on the same data reproducible on CPU. No global
-        random generator (Python's, NumPy's, Keras's or TensorFlow's) is
-        reseeded.
-    verbose : int, default=0
-        Keras's verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
-    noise : {"gaussian", "mask"} or None, default=None
-        Corrupt the inputs while training, not the targets, to learn a
-        denoising autoencoder: ``"gaussian"`` adds ``noise_level`` times
-        standard normal noise, ``"mask"`` sets each value to 0 with
-        probability ``noise_level``. Fresh noise is drawn for every batch
-        (seeded by ``random_state``); ``transform``, ``inverse_transform``
-        and scoring never add noise. None trains on clean inputs.
-    noise_level : float >= 0, default=0.1
-        Standard deviation of the Gaussian noise, or the masking
-        probability (then below 1). Ignored when ``noise=None``.
-    latent_l1 : float >= 0, default=0.0
-        Weight of an L1 activity penalty on the latent code (the mean over
-        the batch of ``latent_l1 * sum(abs(z))``), which pushes codes
-        towards sparsity. 0 adds no penalty.
-    contamination : float in (0, 0.5], default=0.1
-        Expected fraction of outliers in the training data. ``fit`` sets
-        ``offset_`` to that quantile of the training rows'
-        ``score_samples``, so ``predict`` flags about this fraction of them.
-    warm_start : bool, default=False
-        When True and the estimator is fitted, ``fit`` trains the current
-        model ``epochs`` more epochs instead of building a new one. Only
-        training parameters (``epochs``, ``batch_size``, ``callbacks``, ...)
-        may change in between.
-    distribute_strategy : {"default", "mirrored"}, tf.distribute.Strategy or None, default=None
-        TensorFlow distribution strategy to build and train the model under,
-        such as ``tf.distribute.MirroredStrategy()`` to train one model on
-        several GPUs. The strings build the strategy at fit time, which
-        keeps the estimator clonable and picklable; a strategy object is
-        used as given. None trains without an explicit strategy.
+    encoder : keras.Model or callable, default=None
+        The network from one sample to its latent code: a ``keras.Model``
+        (Sequential, functional or subclassed with ``get_config``), or a
+        function ``encoder(input_shape) -> keras.Model`` called with the
+        shape of one sample as a tuple, such as ``(784,)`` or
+        ``(28, 28, 1)``. A model is a template: every ``fit`` trains a
+        fresh copy with new weights and never changes the given object.
+    decoder : keras.Model or callable, default=None
+        The network from a latent code back to one sample: a ``keras.Model``
+        or a function ``decoder(latent_shape, output_shape) -> keras.Model``.
+        Its output is the reconstruction as it is: no activation is added.
+    input_shape : tuple of int or None, default=None
+        The shape of one sample as the encoder takes it, one entry may be
+        -1 (inferred, as in ``numpy.reshape``). Flat rows, as a ``Pipeline``
+        passes them, are reshaped to it. None takes the input shape the
+        encoder declares, when it is a built model with one input, and
+        otherwise the data's own sample shape. A given ``input_shape`` wins
+        over the encoder's declared shape, and ``fit`` raises if the two
+        disagree.
+    %(shared_parameters)s
 
     Attributes
     ----------
-    model_ : keras.Model
-        The whole autoencoder.
+    model_ : keras.Sequential
+        The autoencoder: layers ``[encoder_, decoder_]``, with the
+        ``latent_l1`` regularizer between them when set.
     encoder_ : keras.Model
-        Input to latent code; shares its layers with ``model_``.
+        The trained copy of the encoder.
     decoder_ : keras.Model
-        Latent code to reconstruction; shares its layers with ``model_``.
+        The trained copy of the decoder.
+    layout_ : SampleLayout
+        ``sample_shape``, one sample as the model takes it, and
+        ``data_shape``, one sample as ``fit`` got it (the layout
+        ``inverse_transform`` returns).
     history_ : dict of str to list of float
         Per-epoch ``loss`` (and ``val_loss``) from training, over every
         ``fit`` continued by ``warm_start`` and every ``partial_fit``.
     offset_ : float
         Outlier threshold on ``score_samples``: the ``contamination``
-        quantile of the training rows' scores. ``decision_function`` is
+        quantile of the training samples' scores. ``decision_function`` is
         ``score_samples(X) - offset_``.
     n_features_in_ : int
-        Number of features seen during fit.
+        Number of features seen during fit (values per sample).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X was a DataFrame with
         string column names.
 
+    See Also
+    --------
+    DenseAutoencoder : An encoder and decoder of ``Dense`` layers.
+    ConvAutoencoder : Convolutional encoder and decoder for images.
+
     Notes
     -----
+    Keras draws the seed of an initializer or dropout layer that was given
+    none from Python's ``random`` module. To make fits reproducible, skae
+    builds the user's networks with that module seeded from
+    ``random_state`` and then restores its previous state.
+
     Interrupting training with Ctrl-C (``KeyboardInterrupt``) after at least
     one completed epoch does not lose the work: ``fit`` (or ``partial_fit``)
     warns, keeps the weights of the last completed epoch and returns a
-    usable fitted estimator, as skorch does. An interrupt before the first
-    epoch completes leaves the estimator as it was and re-raises. A callback
-    that sets ``model.stop_training = True`` ends training the same way
-    Keras does, keeping the weights at that point.
+    usable fitted estimator. An interrupt before the first epoch completes
+    leaves the estimator as it was and re-raises. A loss that becomes NaN or
+    infinite stops training with a ``FloatingPointError``, and the estimator
+    is left as it was before the call.
 
-    A loss that becomes NaN or infinite stops training with a
-    ``FloatingPointError`` at the end of that epoch, and the estimator is
-    left as it was before the call.
+    Examples
+    --------
+    A functional encoder with a skip connection, given as builder
+    functions so the input size comes from the data:
+
+    >>> import keras
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderTransformer
+    >>> def encoder(input_shape):
+    ...     x = keras.Input(input_shape)
+    ...     h = keras.layers.Dense(32, activation="relu")(x)
+    ...     h = keras.layers.Concatenate()([h, keras.layers.Dense(8)(x)])
+    ...     return keras.Model(x, keras.layers.Dense(4)(h))
+    >>> def decoder(latent_shape, output_shape):
+    ...     return keras.Sequential([keras.Input(latent_shape),
+    ...                              keras.layers.Dense(32, activation="relu"),
+    ...                              keras.layers.Dense(output_shape[0], activation="sigmoid")])
+    >>> X = load_digits().data / 16.0
+    >>> ae = AutoencoderTransformer(encoder, decoder, epochs=2, random_state=0).fit(X)
+    >>> ae.transform(X[:3]).shape
+    (3, 4)
+    >>> ae.inverse_transform(ae.transform(X[:3])).shape
+    (3, 64)
     """
 
     _parameter_constraints: dict = {
-        "latent_dim": [Interval(Integral, 1, None, closed="left")],
-        "activation": [str, callable],
-        "output_activation": [str, callable, None],
-        "optimizer": [str, keras.optimizers.Optimizer],
-        "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
-        "loss": [str, callable],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "early_stopping": ["boolean"],
-        "patience": [Interval(Integral, 0, None, closed="left")],
-        "callbacks": [list, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "noise": [StrOptions(set(NOISE_KINDS)), None],
-        "noise_level": [Interval(Real, 0, None, closed="left")],
-        "latent_l1": [Interval(Real, 0, None, closed="left")],
-        "contamination": [Interval(Real, 0, 0.5, closed="right")],
-        "warm_start": ["boolean"],
-        "distribute_strategy": [StrOptions({"default", "mirrored"}), HasMethods(["scope"]), None],
+        "encoder": [callable, None],
+        "decoder": [callable, None],
+        "input_shape": ["array-like", None],
+        **SHARED_CONSTRAINTS,
     }
+    #: Fitted attributes, besides the Keras model, that ``save`` writes.
+    _fitted_attributes = ("n_features_in_", "feature_names_in_", "history_", "layout_", "offset_")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        register_estimator(cls)
 
     def __init__(
         self,
+        encoder=None,
+        decoder=None,
         *,
-        latent_dim=64,
-        activation="relu",
-        output_activation="sigmoid",
+        input_shape=None,
         optimizer="adam",
         learning_rate=None,
         loss="mse",
@@ -244,9 +280,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         warm_start=False,
         distribute_strategy=None,
     ):
-        self.latent_dim = latent_dim
-        self.activation = activation
-        self.output_activation = output_activation
+        self.encoder = encoder
+        self.decoder = decoder
+        self.input_shape = input_shape
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.loss = loss
@@ -266,29 +302,59 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.distribute_strategy = distribute_strategy
 
     # ------------------------------------------------------------------
-    # Hooks for subclasses
+    # What a kind of autoencoder says about itself
 
-    def _build_model(self, seed):
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement _build_model(self, seed) returning a "
-            "keras.Sequential autoencoder with a layer named 'latent'."
-        )
+    def _layout_request(self):
+        """How X's rows become the model's samples; see :mod:`skae._layout`."""
+        if self.input_shape is not None:
+            shape, name = parse_shape("input_shape", self.input_shape), "input_shape"
+        else:
+            shape, name = declared_input_shape(self.encoder), "the encoder's input shape"
+        return LayoutRequest(shape=shape, name=name, nd_input=tuple(range(3, 9)))
+
+    def _build_encoder_decoder(self, sample_shape, seeds):
+        """Return fresh ``(encoder, decoder)`` Keras models for samples of ``sample_shape``.
+
+        ``seeds`` is an iterator of ints (:func:`skae._builders.seed_stream`):
+        take one for every seeded layer or network built, in order.
+        """
+        owner = type(self).__name__
+        encoder = build_network(ENCODER, self.encoder, (sample_shape,), next(seeds), owner=owner)
+        latent = latent_shape_of(encoder, sample_shape)
+        decoder = build_network(DECODER, self.decoder, (latent, sample_shape), next(seeds), owner=owner)
+        return encoder, decoder
+
+    # ------------------------------------------------------------------
+    # Input
 
     def _check_input(self, X, *, reset):
-        """Validate X and return it as a 2-D float array, one row a sample."""
-        return validate_data(self, X, reset=reset, dtype=FLOAT_DTYPES)
-
-    def _sample_shape(self):
-        """Shape of one sample as the Keras model takes it."""
-        return (self.n_features_in_,)
-
-    def _restore_layout(self, X):
-        """Give 2-D reconstructions the layout of the data given to fit."""
+        """Validate X and return it as 2-D float rows; in ``fit``, set ``layout_``."""
+        ndim = input_ndim(X)
+        if reset:
+            request = self._layout_request()
+            nd_input = request.nd_input or ()
+        else:
+            request = None
+            nd_input = tuple(range(3, 9)) if len(self.layout_.sample_shape) > 1 else ()
+        if ndim > 2 and ndim in nd_input:
+            samples = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES, input_name="X", estimator=self)
+            data_shape = samples.shape[1:]
+            if not reset and not self.layout_.accepts(data_shape):
+                noun = "images" if len(self.layout_.sample_shape) == 3 else "samples"
+                shown = data_shape if len(data_shape) == len(self.layout_.sample_shape) else (*data_shape, 1)
+                raise ValueError(
+                    f"X holds {noun} of shape {shown}, but {type(self).__name__} was fitted on {noun} of "
+                    f"shape {self.layout_.sample_shape}."
+                )
+            # Finite values were checked above; this pass only records or
+            # checks the feature count on the flat view.
+            X = validate_data(self, samples.reshape(len(samples), -1), reset=reset, ensure_all_finite=False)
+        else:
+            X = validate_data(self, X, reset=reset, dtype=FLOAT_DTYPES)
+            data_shape = (X.shape[1],)
+        if reset:
+            self.layout_ = resolve_layout(data_shape, request)
         return X
-
-    def _latent_regularizer(self):
-        """Activity regularizer for the latent layer, or None."""
-        return keras.regularizers.L1(self.latent_l1) if self.latent_l1 > 0 else None
 
     # ------------------------------------------------------------------
     # Fitting
@@ -298,8 +364,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data. Values in [0, 1] suit the default sigmoid output.
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Training data: flat rows, or samples of their own shape (images)
+            where the estimator takes them.
         y : None
             Ignored; present for API consistency.
 
@@ -363,7 +430,17 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             else:
                 X = self._check_input(X, reset=True)
             limit_worker_threads()
-            self._fit(X, epochs=epochs, resume=resume)
+            done = len(self.history_.get("loss", ())) if resume else 0
+            # A different shuffle for every continuation, still reproducible.
+            seed = (int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)) + done) % np.iinfo(
+                np.int32
+            ).max
+            model = self.model_ if resume else self._initialize_model(seed)
+            history = self._fit_loop(model, X, initial_epoch=done, epochs=epochs, seed=seed)
+            if not resume:
+                self._set_model(model)
+                self._built_with = self._model_params()
+            self._record_history(history, resume=resume)
             self._fit_offset(X)
         except BaseException:
             if model_state is not None:
@@ -373,36 +450,22 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             raise
         return self
 
-    def _model_params(self):
-        return {key: value for key, value in self.get_params(deep=False).items() if key not in TRAINING_PARAMS}
+    def _initialize_model(self, seed):
+        """Build the encoder and decoder, compose them and compile: the new ``model_``."""
+        with _strategy_scope(self.distribute_strategy):
+            sample_shape = self.layout_.sample_shape
+            encoder, decoder = self._build_encoder_decoder(sample_shape, seed_stream(seed))
+            model = compose_autoencoder(encoder, decoder, sample_shape, latent_l1=self.latent_l1)
+            model.compile(optimizer=self._make_optimizer(), loss=self.loss)
+        return model
 
-    def _check_model_params_unchanged(self):
-        built = getattr(self, "_built_with", None)
-        if built is None:
-            return
-        changed = [key for key, value in self._model_params().items() if not _same_value(value, built.get(key))]
-        if changed:
-            raise ValueError(
-                f"{type(self).__name__} continues training its current model (warm_start=True or "
-                f"partial_fit), but {', '.join(changed)} changed since that model was built: "
-                f"{', '.join(f'{key}={built.get(key)!r} -> {getattr(self, key)!r}' for key in changed)}. "
-                "Set warm_start=False, or clone the estimator, to build a new model."
-            )
+    def _fit_loop(self, model, X, *, initial_epoch, epochs, seed):
+        """Train ``model`` on X for ``epochs`` epochs; return the completed epochs' logs.
 
-    def _fit(self, X, *, epochs, resume):
-        done = len(self.history_.get("loss", ())) if resume else 0
-        # A different shuffle for every continuation, still reproducible.
-        seed = (int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)) + done) % np.iinfo(
-            np.int32
-        ).max
-        if resume:
-            model = self.model_
-        else:
-            with _strategy_scope(self.distribute_strategy):
-                model = self._build_model(seed)
-                model.compile(optimizer=self._make_optimizer(), loss=self.loss)
-
-        x = self._to_model_input(X.astype(np.float32, copy=False))
+        Ctrl-C after a completed epoch keeps that epoch's weights and warns;
+        a non-finite loss raises ``FloatingPointError``.
+        """
+        x = self.layout_.to_model(X.astype(np.float32, copy=False))
         x_train, validation_data = self._split_validation(x, seed)
         # The guard runs first, so an epoch counts as completed before any
         # user callback (which may interrupt) sees it.
@@ -419,14 +482,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         try:
             model.fit(
                 **make_training_data(
-                    x_train,
-                    batch_size=self.batch_size,
-                    seed=seed,
-                    noise=self.noise,
-                    noise_level=self.noise_level,
+                    x_train, batch_size=self.batch_size, seed=seed, noise=self.noise, noise_level=self.noise_level
                 ),
-                initial_epoch=done,
-                epochs=done + epochs,
+                initial_epoch=initial_epoch,
+                epochs=initial_epoch + epochs,
                 verbose=self.verbose,
                 callbacks=callbacks,
                 validation_data=validation_data,
@@ -437,9 +496,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             model.set_weights(guard.weights)
             warnings.warn(
                 f"Training was interrupted; {type(self).__name__} keeps the weights of the last "
-                f"completed epoch ({done + len(guard.history['loss'])}).",
+                f"completed epoch ({initial_epoch + len(guard.history['loss'])}).",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         if guard.bad_loss is not None:
             epoch, loss = guard.bad_loss
@@ -449,14 +508,35 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 "sigmoid output, or standardise it with output_activation='linear'), or look for extreme "
                 "values in X."
             )
-        if not resume:
-            self.model_ = model
-            self.encoder_, self.decoder_ = split_autoencoder(model)
-            self._built_with = self._model_params()
-        history = {key: list(values) for key, values in self.history_.items()} if resume else {}
-        for key, values in guard.history.items():
-            history.setdefault(key, []).extend(values)
-        self.history_ = history
+        return guard.history
+
+    def _set_model(self, model):
+        """Make ``model`` (a composed autoencoder) this estimator's ``model_``, ``encoder_`` and ``decoder_``."""
+        self.model_ = model
+        self.encoder_, self.decoder_ = split_autoencoder(model)
+        self._latent_shape = latent_shape_of(self.encoder_, self.layout_.sample_shape)
+
+    def _record_history(self, history, *, resume):
+        merged = {key: list(values) for key, values in self.history_.items()} if resume else {}
+        for key, values in history.items():
+            merged.setdefault(key, []).extend(values)
+        self.history_ = merged
+
+    def _model_params(self):
+        return {key: value for key, value in self.get_params(deep=False).items() if key not in TRAINING_PARAMS}
+
+    def _check_model_params_unchanged(self):
+        built = getattr(self, "_built_with", None)
+        if built is None:
+            return
+        changed = [key for key, value in self._model_params().items() if not _same_value(value, built.get(key))]
+        if changed:
+            raise ValueError(
+                f"{type(self).__name__} continues training its current model (warm_start=True or "
+                f"partial_fit), but {', '.join(changed)} changed since that model was built: "
+                f"{', '.join(f'{key}={built.get(key)!r} -> {getattr(self, key)!r}' for key in changed)}. "
+                "Set warm_start=False, or clone the estimator, to build a new model."
+            )
 
     def _check_noise_level(self):
         if self.noise == "mask" and self.noise_level >= 1:
@@ -496,11 +576,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     # ------------------------------------------------------------------
     # Inference
 
-    def _to_model_input(self, X):
-        return X.reshape((len(X), *self._sample_shape()))
-
     def _reconstruct(self, X):
-        out = predict_in_batches(self.model_, self._to_model_input(X))
+        out = predict_in_batches(self.model_, self.layout_.to_model(X))
         return out.reshape(len(X), -1)
 
     def transform(self, X):
@@ -508,25 +585,26 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data in the layout given to ``fit``.
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Data in a layout ``fit`` accepted.
 
         Returns
         -------
-        Z : ndarray of shape (n_samples, latent_dim)
-            Latent codes, float32 for float32 input and float64 otherwise.
+        Z : ndarray of shape (n_samples, n_latent)
+            Latent codes, one flat row per sample; float32 for float32
+            input and float64 otherwise.
         """
         check_is_fitted(self)
         X = self._check_input(X, reset=False)
-        Z = predict_in_batches(self.encoder_, self._to_model_input(X))
-        return Z.astype(X.dtype, copy=False)
+        Z = predict_in_batches(self.encoder_, self.layout_.to_model(X))
+        return Z.reshape(len(X), -1).astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):
         """Decode latent codes into reconstructions.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, latent_dim)
+        X : array-like of shape (n_samples, n_latent)
             Latent codes, such as the output of ``transform``.
 
         Returns
@@ -542,8 +620,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 f"expects latent codes of {self._n_features_out} features "
                 "(the output of transform)."
             )
-        out = predict_in_batches(self.decoder_, Z)
-        return self._restore_layout(out.reshape(len(Z), -1).astype(Z.dtype, copy=False))
+        out = predict_in_batches(self.decoder_, Z.reshape((len(Z), *self._latent_shape)))
+        return self.layout_.restore(out.reshape(len(Z), -1).astype(Z.dtype, copy=False))
 
     def score_samples(self, X):
         """Negated mean squared reconstruction error of each sample.
@@ -553,13 +631,13 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data in the layout given to ``fit``.
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Data in a layout ``fit`` accepted.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            ``-mean((X - reconstruction) ** 2)`` over each row's features.
+            ``-mean((X - reconstruction) ** 2)`` over each sample's values.
         """
         check_is_fitted(self)
         return self._reconstruction_scores(self._check_input(X, reset=False))
@@ -574,8 +652,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data in the layout given to ``fit``.
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Data in a layout ``fit`` accepted.
         y : None
             Ignored; present for API consistency.
 
@@ -592,14 +670,14 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data in the layout given to ``fit``.
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Data in a layout ``fit`` accepted.
 
         Returns
         -------
         decision : ndarray of shape (n_samples,)
             ``score_samples(X) - offset_``: below 0 the reconstruction is
-            worse than that of the ``contamination`` worst training rows.
+            worse than that of the ``contamination`` worst training samples.
         """
         return self.score_samples(X) - self.offset_
 
@@ -608,8 +686,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data in the layout given to ``fit``.
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Data in a layout ``fit`` accepted.
 
         Returns
         -------
@@ -621,7 +699,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     @property
     def _n_features_out(self):
         """Number of latent features, for ``get_feature_names_out``."""
-        return int(self.encoder_.output.shape[-1])
+        return n_values(self._latent_shape)
 
     # ------------------------------------------------------------------
     # Saving
@@ -636,6 +714,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         unpickling anything and loads the model in Keras's safe mode, so a
         crafted file cannot run code. ``callbacks`` and a
         ``distribute_strategy`` object are not saved (they become None).
+        An ``encoder`` or ``decoder`` given as a model is saved as a
+        ``.keras`` template beside the model; one given as a function is
+        saved by its import name and found again among the modules
+        already imported when loading.
 
         Parameters
         ----------
@@ -653,28 +735,30 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         --------
         skae.load : Read the file back.
         """
-        from ._persistence import save
-
-        save(self, path)
+        _persistence.save(self, path)
 
     # ------------------------------------------------------------------
-    # Pickling: Keras models pickle natively, but encoder_ and decoder_
-    # share model_'s layers. Pickling model_ alone and re-deriving the two
-    # keeps them sharing weights after a round trip.
+    # Pickling: Keras models pickle natively, but encoder_ and decoder_ are
+    # model_'s layers. Pickling model_ alone and taking the two from it
+    # again keeps them shared after a round trip.
 
     def __getstate__(self):
         state = dict(super().__getstate__())
-        state.pop("encoder_", None)
-        state.pop("decoder_", None)
+        for name in ("encoder_", "decoder_", "_latent_shape"):
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state):
         super().__setstate__(state)
         if "model_" in state:
-            self.encoder_, self.decoder_ = split_autoencoder(self.model_)
+            self._set_model(self.model_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = False
+        tags.input_tags.three_d_array = True
         return tags
+
+
+register_estimator(AutoencoderTransformer)

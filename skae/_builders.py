@@ -1,14 +1,21 @@
-"""Keras model builders for the autoencoder estimators.
+"""Keras layers for skae's own encoders and decoders.
 
-Each builder returns one flat ``keras.Sequential`` autoencoder whose
-bottleneck layer is named ``"latent"``; :func:`split_autoencoder` derives the
-encoder and decoder from it. Keeping the whole autoencoder flat makes
-``model_.summary()`` read exactly like the tutorial's models, and means only
-one Keras model has to be serialised when an estimator is pickled.
+Each estimator assembles its encoder and its decoder from the helpers here
+(:func:`dense_layers`, :func:`latent_dense`, :func:`conv_encoder_layers`,
+:func:`conv_decoder_layers`) as two ``keras.Sequential`` models, and
+:mod:`skae._networks` composes them. Dense and convolutional stacks so read
+alike, and the tutorial's models come out layer for layer.
+
+Every layer's initializer is seeded from one stream, ``seeds``, an iterator
+of ints made by :func:`seed_stream`: layers take the next seed in the order
+they are created, so adding a layer can never make two layers share a seed.
+Seeding each initializer explicitly makes a fit reproducible without
+touching Keras's, TensorFlow's, NumPy's or Python's global generators.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import keras
@@ -17,49 +24,28 @@ from keras import layers
 LATENT_LAYER = "latent"
 
 
-def _kernel_init(seed):
-    # Seeding each initializer explicitly makes a fit reproducible without
-    # touching Keras's, TensorFlow's, NumPy's or Python's global generators.
-    return keras.initializers.GlorotUniform(seed=seed)
+def seed_stream(seed):
+    """Return the iterator of layer seeds for one model: seed, seed + 1, ..."""
+    return itertools.count(int(seed))
 
 
-def build_dense_autoencoder(
-    n_features,
-    *,
-    hidden_layer_sizes,
-    decoder_layer_sizes,
-    latent_dim,
-    activation,
-    latent_activation,
-    output_activation,
-    seed,
-    latent_regularizer=None,
-):
-    """Build a fully connected autoencoder.
+def _kernel_init(seeds):
+    return keras.initializers.GlorotUniform(seed=next(seeds))
 
-    The encoder is ``hidden_layer_sizes`` Dense layers followed by the latent
-    Dense layer; the decoder is ``decoder_layer_sizes`` Dense layers followed
-    by a Dense layer back to ``n_features`` units. ``latent_regularizer``,
-    if given, is the latent layer's activity regularizer.
-    """
-    model = keras.Sequential(name="dense_autoencoder")
-    model.add(keras.Input(shape=(n_features,)))
-    seeds = iter(range(seed, seed + 2 + len(hidden_layer_sizes) + len(decoder_layer_sizes)))
-    for units in hidden_layer_sizes:
-        model.add(layers.Dense(units, activation=activation, kernel_initializer=_kernel_init(next(seeds))))
-    model.add(
-        layers.Dense(
-            latent_dim,
-            activation=latent_activation,
-            kernel_initializer=_kernel_init(next(seeds)),
-            activity_regularizer=latent_regularizer,
-            name=LATENT_LAYER,
-        )
-    )
-    for units in decoder_layer_sizes:
-        model.add(layers.Dense(units, activation=activation, kernel_initializer=_kernel_init(next(seeds))))
-    model.add(layers.Dense(n_features, activation=output_activation, kernel_initializer=_kernel_init(next(seeds))))
-    return model
+
+def sequential(input_shape, stack, name):
+    """Return a ``keras.Sequential`` of ``stack`` taking samples of ``input_shape``."""
+    return keras.Sequential([keras.Input(shape=tuple(input_shape)), *stack], name=name)
+
+
+def dense_layers(units, activation, seeds):
+    """One ``Dense`` layer per entry of ``units``."""
+    return [layers.Dense(n, activation=activation, kernel_initializer=_kernel_init(seeds)) for n in units]
+
+
+def latent_dense(latent_dim, activation, seeds):
+    """Return the encoder's last layer, named ``"latent"``: its output is the code."""
+    return layers.Dense(latent_dim, activation=activation, kernel_initializer=_kernel_init(seeds), name=LATENT_LAYER)
 
 
 def conv_output_size(size, kernel_size, stride, padding):
@@ -114,115 +100,41 @@ def conv_shapes(image_shape, *, filters, kernel_size, strides, padding):
     return sizes
 
 
-def _add_conv_encoder(model, filters, kernel_size, strides, padding, conv_activation, seeds):
-    """Append the encoder's ``Conv2D`` layers and ``Flatten`` to ``model``."""
-    for n_filters in filters:
-        model.add(
-            layers.Conv2D(
-                n_filters,
-                kernel_size,
-                strides=strides,
-                padding=padding,
-                activation=conv_activation,
-                kernel_initializer=_kernel_init(next(seeds)),
-            )
-        )
-    model.add(layers.Flatten())
-
-
-def _add_conv_decoder(
-    model, image_shape, last_size, filters, kernel_size, strides, activation, output_activation, seeds
-):
-    """Append the decoder: ``Dense`` to the last feature map, ``Reshape``, ``Conv2DTranspose`` layers."""
-    last_h, last_w = last_size
-    last_c = filters[-1]
-    model.add(
-        layers.Dense(last_h * last_w * last_c, activation=activation, kernel_initializer=_kernel_init(next(seeds)))
-    )
-    model.add(layers.Reshape((last_h, last_w, last_c)))
-    for n_filters in list(reversed(filters))[1:]:
-        model.add(
-            layers.Conv2DTranspose(
-                n_filters,
-                kernel_size,
-                strides=strides,
-                padding="same",
-                activation=activation,
-                kernel_initializer=_kernel_init(next(seeds)),
-            )
-        )
-    model.add(
-        layers.Conv2DTranspose(
-            image_shape[2],
+def conv_encoder_layers(filters, kernel_size, strides, padding, activation, seeds):
+    """One ``Conv2D`` per entry of ``filters``, then ``Flatten``."""
+    convs = [
+        layers.Conv2D(
+            n,
             kernel_size,
             strides=strides,
-            padding="same",
-            activation=output_activation,
-            kernel_initializer=_kernel_init(next(seeds)),
-        )
-    )
-
-
-def build_conv_autoencoder(
-    image_shape,
-    *,
-    filters,
-    kernel_size,
-    strides,
-    padding,
-    latent_dim,
-    activation,
-    conv_activation,
-    output_activation,
-    seed,
-    latent_regularizer=None,
-):
-    """Build a convolutional autoencoder for images of ``image_shape``.
-
-    Encoder: one ``Conv2D`` per entry of ``filters`` (``conv_activation``),
-    ``Flatten`` and the latent ``Dense``. Decoder: a ``Dense`` back to the
-    last feature map, ``Reshape``, then ``Conv2DTranspose`` layers mirroring
-    the encoder, the last one producing the image's channels with
-    ``output_activation``. ``latent_regularizer``, if given, is the latent
-    layer's activity regularizer.
-    """
-    sizes = conv_shapes(image_shape, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding)
-    seeds = iter(range(seed, seed + 2 * len(filters) + 2))
-    model = keras.Sequential(name="conv_autoencoder")
-    model.add(keras.Input(shape=tuple(image_shape)))
-    _add_conv_encoder(model, filters, kernel_size, strides, padding, conv_activation, seeds)
-    model.add(
-        layers.Dense(
-            latent_dim,
+            padding=padding,
             activation=activation,
-            kernel_initializer=_kernel_init(next(seeds)),
-            activity_regularizer=latent_regularizer,
-            name=LATENT_LAYER,
+            kernel_initializer=_kernel_init(seeds),
         )
-    )
-    _add_conv_decoder(
-        model, image_shape, sizes[-1], filters, kernel_size, strides, activation, output_activation, seeds
-    )
-    return model
+        for n in filters
+    ]
+    return [*convs, layers.Flatten()]
 
 
-def split_autoencoder(model):
-    """Return ``(encoder, decoder)`` sharing the layers of a flat autoencoder.
+def conv_decoder_layers(image_shape, last_size, filters, kernel_size, strides, activation, output_activation, seeds):
+    """Return the mirror of the encoder: ``Dense`` to its last feature map, ``Reshape``, ``Conv2DTranspose`` layers.
 
-    The encoder runs from the model's input to the layer named ``"latent"``;
-    the decoder applies every later layer to a fresh latent input.
+    The last ``Conv2DTranspose`` produces the image's channels with
+    ``output_activation``.
     """
-    names = [layer.name for layer in model.layers]
-    try:
-        cut = names.index(LATENT_LAYER) + 1
-    except ValueError:
-        raise ValueError(
-            f"An autoencoder model needs a bottleneck layer named {LATENT_LAYER!r}; got layers {names}."
-        ) from None
-    latent = model.layers[cut - 1]
-    encoder = keras.Model(model.inputs, latent.output, name="encoder")
-    decoder = keras.Sequential([keras.Input(shape=latent.output.shape[1:]), *model.layers[cut:]], name="decoder")
-    return encoder, decoder
+    (last_h, last_w), last_c = last_size, filters[-1]
+    stack = [
+        layers.Dense(last_h * last_w * last_c, activation=activation, kernel_initializer=_kernel_init(seeds)),
+        layers.Reshape((last_h, last_w, last_c)),
+    ]
+    outputs = [(n, activation) for n in list(reversed(filters))[1:]] + [(image_shape[2], output_activation)]
+    for n, act in outputs:
+        stack.append(
+            layers.Conv2DTranspose(
+                n, kernel_size, strides=strides, padding="same", activation=act, kernel_initializer=_kernel_init(seeds)
+            )
+        )
+    return stack
 
 
 @keras.saving.register_keras_serializable(package="skae")
@@ -231,9 +143,10 @@ class GaussianSampler(layers.Layer):
 
     It takes the concatenated ``(mean, log_variance)`` of a diagonal
     Gaussian and returns a reparameterised sample ``mean + exp(log_var / 2)
-    * eps`` while training and the mean otherwise, so an encoder cut at this
-    layer returns the latent mean. It adds ``kl_weight`` times the batch mean
-    of the KL divergence from the standard normal prior to the model's loss.
+    * eps`` while training and the mean otherwise, so the encoder ending in
+    this layer returns the latent mean at inference. It adds ``kl_weight``
+    times the batch mean of the KL divergence from the standard normal prior
+    to the model's loss.
 
     Parameters
     ----------
@@ -275,55 +188,9 @@ class GaussianSampler(layers.Layer):
         return {**super().get_config(), "kl_weight": self.kl_weight, "seed": self.seed}
 
 
-def build_variational_autoencoder(
-    sample_shape,
-    *,
-    architecture,
-    hidden_layer_sizes,
-    decoder_layer_sizes,
-    filters,
-    kernel_size,
-    strides,
-    padding,
-    conv_activation,
-    latent_dim,
-    kl_weight,
-    activation,
-    output_activation,
-    seed,
-    latent_regularizer=None,
-):
-    """Build a flat variational autoencoder.
-
-    The encoder (``Dense`` layers for ``architecture="dense"``; ``Conv2D``
-    layers and ``Flatten`` for ``"conv"``) ends in a linear ``Dense`` of
-    ``2 * latent_dim`` units (the latent mean and log-variance) and the
-    :class:`GaussianSampler` named ``"latent"``. The decoder is that of
-    :func:`build_dense_autoencoder` or :func:`build_conv_autoencoder`.
-    """
-    seeds = iter(range(seed, seed + 3 + len(hidden_layer_sizes) + len(decoder_layer_sizes) + 2 * len(filters)))
-    model = keras.Sequential(name=f"{architecture}_variational_autoencoder")
-    model.add(keras.Input(shape=tuple(sample_shape)))
-    if architecture == "conv":
-        sizes = conv_shapes(sample_shape, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding)
-        _add_conv_encoder(model, filters, kernel_size, strides, padding, conv_activation, seeds)
-    else:
-        for units in hidden_layer_sizes:
-            model.add(layers.Dense(units, activation=activation, kernel_initializer=_kernel_init(next(seeds))))
-    model.add(layers.Dense(2 * latent_dim, kernel_initializer=_kernel_init(next(seeds)), name="latent_params"))
-    model.add(
-        GaussianSampler(
-            kl_weight=kl_weight, seed=next(seeds), activity_regularizer=latent_regularizer, name=LATENT_LAYER
-        )
-    )
-    if architecture == "conv":
-        _add_conv_decoder(
-            model, sample_shape, sizes[-1], filters, kernel_size, strides, activation, output_activation, seeds
-        )
-    else:
-        for units in decoder_layer_sizes:
-            model.add(layers.Dense(units, activation=activation, kernel_initializer=_kernel_init(next(seeds))))
-        model.add(
-            layers.Dense(sample_shape[0], activation=output_activation, kernel_initializer=_kernel_init(next(seeds)))
-        )
-    return model
+def gaussian_latent_layers(latent_dim, kl_weight, seeds):
+    """Return a VAE encoder's head: the linear ``Dense`` of the latent mean and log-variance, then the sampler."""
+    return [
+        layers.Dense(2 * latent_dim, kernel_initializer=_kernel_init(seeds), name="latent_params"),
+        GaussianSampler(kl_weight=kl_weight, seed=next(seeds), name=LATENT_LAYER),
+    ]

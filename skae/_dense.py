@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from ._base import AutoencoderTransformer
-from ._builders import build_dense_autoencoder
+from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer
+from ._builders import dense_layers, latent_dense, sequential
+from ._docstrings import fill_shared_parameters
+from ._layout import LayoutRequest
 from ._validation import positive_ints
 
 
+def _decoder_sizes(hidden, decoder_layer_sizes):
+    return hidden[::-1] if decoder_layer_sizes is None else positive_ints("decoder_layer_sizes", decoder_layer_sizes)
+
+
+@fill_shared_parameters
 class DenseAutoencoder(AutoencoderTransformer):
     """Fully connected autoencoder as a scikit-learn transformer.
 
@@ -33,60 +40,18 @@ class DenseAutoencoder(AutoencoderTransformer):
     output_activation : str, callable or None, default="sigmoid"
         Activation of the reconstruction. The sigmoid suits data scaled to
         [0, 1]; use ``"linear"`` for standardised data.
-    optimizer : str or keras.optimizers.Optimizer, default="adam"
-        Optimizer name or instance (copied on every fit).
-    learning_rate : float or None, default=None
-        Learning rate; None keeps the optimizer's own (Adam: 0.001).
-    loss : str or callable, default="mse"
-        Keras reconstruction loss.
-    epochs : int, default=20
-        Number of passes over the training data.
-    batch_size : int, default=256
-        Rows per gradient step.
-    validation_fraction : float in [0, 1), default=0.0
-        Fraction of rows held out to report ``val_loss``; early stopping
-        watches it when it is above 0.
-    early_stopping : bool, default=False
-        Stop after ``patience`` epochs without improvement and keep the
-        best weights.
-    patience : int, default=5
-        Epochs without improvement before early stopping ends training.
-    callbacks : list of keras.callbacks.Callback or None, default=None
-        Extra Keras callbacks, passed to ``model.fit`` as they are.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and the validation split without
-        reseeding any global generator. An int makes CPU fits reproducible.
-    verbose : int, default=0
-        Keras's verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
-    noise : {"gaussian", "mask"} or None, default=None
-        Corrupt the inputs (not the targets) while training, for a
-        denoising autoencoder: ``"gaussian"`` adds ``noise_level`` times
-        standard normal noise, ``"mask"`` zeroes each value with
-        probability ``noise_level``. Inference never adds noise.
-    noise_level : float >= 0, default=0.1
-        Gaussian noise's standard deviation, or the masking probability.
-    latent_l1 : float >= 0, default=0.0
-        Weight of an L1 activity penalty on the latent code, for sparse
-        codes; 0 adds none (and no regularizer to ``model_``).
-    contamination : float in (0, 0.5], default=0.1
-        Expected fraction of outliers in the training data; sets
-        ``offset_``, the threshold of ``predict``.
-    warm_start : bool, default=False
-        When True and fitted, ``fit`` trains the current model ``epochs``
-        more epochs instead of building a new one.
-    distribute_strategy : {"default", "mirrored"}, tf.distribute.Strategy or None, default=None
-        TensorFlow distribution strategy to build and train under, such as
-        ``"mirrored"`` to train one model on all local GPUs. The strings
-        keep the estimator clonable and picklable.
+    %(shared_parameters)s
 
     Attributes
     ----------
-    model_ : keras.Model
-        The whole autoencoder.
-    encoder_ : keras.Model
-        Input to latent code; shares its layers with ``model_``.
-    decoder_ : keras.Model
-        Latent code to reconstruction; shares its layers with ``model_``.
+    model_ : keras.Sequential
+        The autoencoder: layers ``[encoder_, decoder_]``.
+    encoder_ : keras.Sequential
+        Input to latent code; its last layer is named ``"latent"``.
+    decoder_ : keras.Sequential
+        Latent code to reconstruction.
+    layout_ : SampleLayout
+        The shape of one sample: ``(n_features_in_,)``.
     history_ : dict of str to list of float
         Per-epoch ``loss`` (and ``val_loss``) from training.
     offset_ : float
@@ -100,6 +65,7 @@ class DenseAutoencoder(AutoencoderTransformer):
     See Also
     --------
     ConvAutoencoder : Convolutional autoencoder for images.
+    AutoencoderTransformer : Wrap your own Keras encoder and decoder.
     sklearn.decomposition.PCA : The linear counterpart.
 
     Examples
@@ -116,10 +82,11 @@ class DenseAutoencoder(AutoencoderTransformer):
     """
 
     _parameter_constraints: dict = {
-        **AutoencoderTransformer._parameter_constraints,
         "hidden_layer_sizes": ["array-like"],
         "decoder_layer_sizes": ["array-like", None],
         "latent_activation": [str, callable, None],
+        **LATENT_CONSTRAINTS,
+        **SHARED_CONSTRAINTS,
     }
 
     def __init__(
@@ -150,9 +117,6 @@ class DenseAutoencoder(AutoencoderTransformer):
         distribute_strategy=None,
     ):
         super().__init__(
-            latent_dim=latent_dim,
-            activation=activation,
-            output_activation=output_activation,
             optimizer=optimizer,
             learning_rate=learning_rate,
             loss=loss,
@@ -173,22 +137,28 @@ class DenseAutoencoder(AutoencoderTransformer):
         )
         self.hidden_layer_sizes = hidden_layer_sizes
         self.decoder_layer_sizes = decoder_layer_sizes
+        self.latent_dim = latent_dim
+        self.activation = activation
         self.latent_activation = latent_activation
+        self.output_activation = output_activation
 
-    def _build_model(self, seed):
+    def _layout_request(self):
+        return LayoutRequest(shape=None, name="n_features_in_")
+
+    def _build_encoder_decoder(self, sample_shape, seeds):
         hidden = positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
-        if self.decoder_layer_sizes is None:
-            decoder = hidden[::-1]
-        else:
-            decoder = positive_ints("decoder_layer_sizes", self.decoder_layer_sizes)
-        return build_dense_autoencoder(
-            self.n_features_in_,
-            hidden_layer_sizes=hidden,
-            decoder_layer_sizes=decoder,
-            latent_dim=self.latent_dim,
-            activation=self.activation,
-            latent_activation=self.activation if self.latent_activation is None else self.latent_activation,
-            output_activation=self.output_activation,
-            seed=seed,
-            latent_regularizer=self._latent_regularizer(),
+        latent_activation = self.activation if self.latent_activation is None else self.latent_activation
+        encoder = sequential(
+            sample_shape,
+            [*dense_layers(hidden, self.activation, seeds), latent_dense(self.latent_dim, latent_activation, seeds)],
+            "encoder",
         )
+        decoder = sequential(
+            (self.latent_dim,),
+            [
+                *dense_layers(_decoder_sizes(hidden, self.decoder_layer_sizes), self.activation, seeds),
+                *dense_layers([sample_shape[0]], self.output_activation, seeds),
+            ],
+            "decoder",
+        )
+        return encoder, decoder

@@ -8,15 +8,23 @@ The file is a zip archive of two members:
 * ``model.keras``: the Keras model in Keras's own ``.keras`` format, which
   :func:`load` reads with ``safe_mode=True``.
 
+An ``encoder`` or ``decoder`` parameter given as a Keras model is stored
+as one more ``.keras`` member (``params/<name>.keras``); one given as a
+function is stored by its import name (``module:qualname``).
+
 Nothing is unpickled and no code stored in the file runs: the class is
-looked up among the loaded skae estimator classes by name, parameters are
-JSON values, and Keras's safe mode refuses serialised lambdas.
+looked up by name among the registered estimator classes
+(:mod:`skae._registry`), a function parameter among the modules already
+imported, parameters are JSON values, and Keras's safe mode refuses
+serialised lambdas. Each class lists the fitted attributes it saves in
+``_fitted_attributes``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import warnings
 import zipfile
@@ -26,22 +34,21 @@ import keras
 import numpy as np
 import sklearn
 
-from ._base import AutoencoderTransformer
-from ._builders import split_autoencoder
+from ._layout import SampleLayout
+from ._registry import class_name, registered_class
+from ._version import __version__
 
 FORMAT = "skae-estimator"
-FORMAT_VERSION = 1
+# Version 2: model_ became the composition of encoder_ and decoder_, and
+# layout_ replaced image_shape_ and _input_ndim.
+FORMAT_VERSION = 2
 METADATA = "skae.json"
 MODEL = "model.keras"
 # Parameters that only exist while training runs; they are not saved.
 RUNTIME_PARAMS = ("callbacks",)
-# Fitted attributes besides model_, as JSON values.
-FITTED_ATTRIBUTES = ("n_features_in_", "feature_names_in_", "history_", "image_shape_", "_input_ndim", "offset_")
 
 
 def _skae_version():
-    from . import __version__
-
     return __version__
 
 
@@ -62,6 +69,8 @@ def _encode(name, value):
         return {"dict": {key: _encode(name, v) for key, v in value.items()}}
     if isinstance(value, keras.optimizers.Optimizer):
         return {"keras_optimizer": keras.optimizers.serialize(value)}
+    if isinstance(value, SampleLayout):
+        return {"layout": {"sample_shape": list(value.sample_shape), "data_shape": list(value.data_shape)}}
     raise TypeError(
         f"Cannot save {name}={value!r}: save() stores parameters as plain JSON values "
         "(numbers, strings, booleans, None, lists, tuples and Keras optimizers). Set it to such a "
@@ -87,7 +96,53 @@ def _decode(value):
         return {key: _decode(v) for key, v in value["dict"].items()}
     if "keras_optimizer" in value:
         return keras.optimizers.deserialize(value["keras_optimizer"])
+    if "layout" in value:
+        layout = value["layout"]
+        return SampleLayout(tuple(layout["sample_shape"]), tuple(layout["data_shape"]))
     raise ValueError(f"unknown value {value!r}")
+
+
+def _find_callable(name):
+    """Return the function called ``module:qualname`` in an already-imported module, or None."""
+    module_name, _, qualname = name.partition(":")
+    obj = sys.modules.get(module_name)
+    for part in qualname.split("."):
+        if obj is None or part.startswith("<"):  # "<locals>", "<lambda>": not reachable by name
+            return None
+        obj = getattr(obj, part, None)
+    return obj if callable(obj) else None
+
+
+def _load_keras(data, what):
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path = os.path.join(tmp, "model.keras")
+        with open(model_path, "wb") as f:
+            f.write(data)
+        try:
+            return keras.saving.load_model(model_path, safe_mode=True, compile=what == MODEL)
+        except Exception as exc:
+            raise ValueError(
+                f"holds a Keras model ({what}) that cannot be loaded safely: {exc}. skae loads models with "
+                "safe_mode=True and never runs code stored in a file; a custom layer must be registered with "
+                "keras.saving.register_keras_serializable and imported before loading"
+            ) from exc
+
+
+def _encode_param(name, value, members):
+    """Encode a parameter as JSON; a Keras model goes to ``members`` as its own ``.keras`` file."""
+    if isinstance(value, keras.Model):
+        member = f"params/{name}.keras"
+        members[member] = value
+        return {"keras_model": member}
+    if callable(value) and not isinstance(value, (type, str)) and hasattr(value, "__qualname__"):
+        if "<" in value.__qualname__ or not getattr(value, "__module__", None):
+            raise TypeError(
+                f"Cannot save parameter {name!r}={value!r}: save() stores a function by its import name "
+                "(module:qualname), and a lambda or a function defined inside another has none. Define it at "
+                "the top level of a module, or use pickle."
+            )
+        return {"callable": f"{value.__module__}:{value.__qualname__}"}
+    return _encode(f"parameter {name!r}", value)
 
 
 def save(estimator, path):
@@ -98,7 +153,7 @@ def save(estimator, path):
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator)
-    params = {}
+    params, members = {}, {MODEL: estimator.model_}
     for name, value in estimator.get_params(deep=False).items():
         if name in RUNTIME_PARAMS:
             value = None
@@ -106,45 +161,40 @@ def save(estimator, path):
             value = None  # a strategy object belongs to the machine that trained
         elif name == "random_state" and isinstance(value, np.random.RandomState):
             value = None
-        params[name] = _encode(f"parameter {name!r}", value)
+        params[name] = _encode_param(name, value, members)
     fitted = {
         name: _encode(f"attribute {name!r}", getattr(estimator, name))
-        for name in FITTED_ATTRIBUTES
+        for name in type(estimator)._fitted_attributes
         if hasattr(estimator, name)
     }
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+        "class": class_name(type(estimator)),
         "params": params,
         "fitted": fitted,
         "versions": {"skae": _skae_version(), "keras": keras.__version__, "sklearn": sklearn.__version__},
     }
     path = os.fspath(path)
     with tempfile.TemporaryDirectory() as tmp:
-        model_path = os.path.join(tmp, MODEL)
-        estimator.model_.save(model_path)
         # Write next to the target and rename, so a crash never leaves a
         # half-written file under the final name.
         partial = f"{path}.partial"
         try:
             with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 archive.writestr(METADATA, json.dumps(metadata, indent=1))
-                archive.write(model_path, MODEL)
+                for i, (member, model) in enumerate(members.items()):
+                    model_path = os.path.join(tmp, f"{i}.keras")
+                    with warnings.catch_warnings():
+                        # A template that was never built has no weights to
+                        # save, and needs none: fit builds a fresh copy.
+                        warnings.filterwarnings("ignore", message="You are saving a model that has not yet been built")
+                        model.save(model_path)
+                    archive.write(model_path, member)
             os.replace(partial, path)
         finally:
             if os.path.exists(partial):
                 os.remove(partial)
-
-
-def _estimator_classes():
-    found = {}
-    todo = [AutoencoderTransformer]
-    while todo:
-        cls = todo.pop()
-        found[f"{cls.__module__}.{cls.__qualname__}"] = cls
-        todo.extend(cls.__subclasses__())
-    return found
 
 
 class _LoadError(ValueError):
@@ -199,7 +249,7 @@ def load(path):
             if bad is not None:
                 raise _LoadError(f"its member {bad!r} fails its checksum")
             metadata = json.loads(archive.read(METADATA).decode("utf-8"))
-            model_bytes = archive.read(MODEL)
+            members = {name: archive.read(name) for name in names if name.endswith(".keras")}
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, json.JSONDecodeError, _LoadError) as exc:
@@ -234,47 +284,47 @@ def load(path):
             stacklevel=2,
         )
 
-    cls = _estimator_classes().get(metadata.get("class"))
+    cls = registered_class(metadata.get("class"))
     if cls is None:
         raise ValueError(
             f"{path!r} holds a {metadata.get('class')!r}, which is not a loaded skae estimator class. "
             "Import the module that defines it before loading."
         )
     try:
-        params = {name: _decode(value) for name, value in metadata["params"].items()}
+        params = {name: _decode_param(name, value, members, path) for name, value in metadata["params"].items()}
         fitted = {name: _decode(value) for name, value in metadata["fitted"].items()}
         unknown = set(params) - set(cls._get_param_names())
         if unknown:
             raise ValueError(f"unknown parameters {sorted(unknown)}")
-        if set(fitted) - set(FITTED_ATTRIBUTES):
-            raise ValueError(f"unknown attributes {sorted(set(fitted) - set(FITTED_ATTRIBUTES))}")
+        if set(fitted) - set(cls._fitted_attributes):
+            raise ValueError(f"unknown attributes {sorted(set(fitted) - set(cls._fitted_attributes))}")
         estimator = cls(**params)
+        model = _load_keras(members[MODEL], MODEL)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path!r} has invalid estimator metadata: {exc}.") from exc
 
-    with tempfile.TemporaryDirectory() as tmp:
-        model_path = os.path.join(tmp, MODEL)
-        with open(model_path, "wb") as f:
-            f.write(model_bytes)
-        try:
-            model = keras.saving.load_model(model_path, safe_mode=True)
-        except Exception as exc:
-            raise ValueError(
-                f"{path!r} holds a Keras model that cannot be loaded safely: {exc}. "
-                "skae loads models with safe_mode=True and never runs code stored in a file."
-            ) from exc
-
     for name, value in fitted.items():
-        if name == "image_shape_":
-            value = tuple(value)
         setattr(estimator, name, value)
     try:
-        estimator.model_ = model
-        estimator.encoder_, estimator.decoder_ = split_autoencoder(model)
-        expected = (None, *estimator._sample_shape())
+        expected = (None, *estimator.layout_.sample_shape)
         if tuple(model.input_shape) != expected:
             raise ValueError(f"its model takes inputs of shape {tuple(model.input_shape)}, expected {expected}")
+        estimator._set_model(model)
     except (AttributeError, ValueError) as exc:
         raise ValueError(f"{path!r} holds a model that does not match its metadata: {exc}.") from exc
     estimator._built_with = estimator._model_params()
     return estimator
+
+
+def _decode_param(name, value, members, path):
+    if isinstance(value, dict) and "keras_model" in value:
+        return _load_keras(members[value["keras_model"]], value["keras_model"])
+    if isinstance(value, dict) and "callable" in value:
+        found = _find_callable(value["callable"])
+        if found is None:
+            raise ValueError(
+                f"parameter {name!r} is the function {value['callable']!r}, which is not defined in any "
+                "imported module. Import (or define) it before loading; skae never imports modules a file names"
+            )
+        return found
+    return _decode(value)

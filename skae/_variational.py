@@ -10,14 +10,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import AutoencoderTransformer
-from ._builders import build_variational_autoencoder
-from ._conv import ConvAutoencoder
+from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer
+from ._builders import dense_layers, gaussian_latent_layers, sequential
+from ._conv import CONV_CONSTRAINTS, ImageInputMixin
+from ._dense import _decoder_sizes
+from ._docstrings import fill_shared_parameters
+from ._layout import LayoutRequest
 from ._training import predict_in_batches
-from ._validation import int_pair, positive_ints
+from ._validation import positive_ints
 
 
-class VariationalAutoencoder(AutoencoderTransformer):
+@fill_shared_parameters
+class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
     """Variational autoencoder (VAE) as a scikit-learn transformer.
 
     The encoder maps each sample to the mean and log-variance of a diagonal
@@ -69,58 +73,23 @@ class VariationalAutoencoder(AutoencoderTransformer):
         Activation of the hidden layers.
     output_activation : str, callable or None, default="sigmoid"
         Activation of the reconstruction.
-    optimizer : str or keras.optimizers.Optimizer, default="adam"
-        Optimizer name or instance (copied on every fit).
-    learning_rate : float or None, default=None
-        Learning rate; None keeps the optimizer's own (Adam: 0.001).
     loss : str or callable, default="binary_crossentropy"
         Keras reconstruction loss. The default suits data in [0, 1]; use
         ``"mse"`` with ``output_activation="linear"`` for other data.
-    epochs : int, default=20
-        Number of passes over the training data.
-    batch_size : int, default=256
-        Rows per gradient step.
-    validation_fraction : float in [0, 1), default=0.0
-        Fraction of rows held out to report ``val_loss``.
-    early_stopping : bool, default=False
-        Stop after ``patience`` epochs without improvement and keep the
-        best weights.
-    patience : int, default=5
-        Epochs without improvement before early stopping ends training.
-    callbacks : list of keras.callbacks.Callback or None, default=None
-        Extra Keras callbacks, passed to ``model.fit`` as they are.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling, the validation split and the
-        latent sampling during training, without reseeding any global
-        generator.
-    verbose : int, default=0
-        Keras's verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
-    noise : {"gaussian", "mask"} or None, default=None
-        Corrupt the inputs (not the targets) while training.
-    noise_level : float >= 0, default=0.1
-        Gaussian noise's standard deviation, or the masking probability.
-    latent_l1 : float >= 0, default=0.0
-        Weight of an L1 activity penalty on the latent code.
-    contamination : float in (0, 0.5], default=0.1
-        Expected fraction of outliers in the training data; sets
-        ``offset_``, the threshold of ``predict``.
-    warm_start : bool, default=False
-        When True and fitted, ``fit`` trains the current model ``epochs``
-        more epochs instead of building a new one.
-    distribute_strategy : {"default", "mirrored"}, tf.distribute.Strategy or None, default=None
-        TensorFlow distribution strategy to build and train under, such as
-        ``"mirrored"`` to train one model on all local GPUs. The strings
-        keep the estimator clonable and picklable.
+    %(shared_parameters)s
 
     Attributes
     ----------
-    model_ : keras.Model
-        The whole VAE; its layer named ``"latent"`` samples while training
-        and passes the mean otherwise.
-    encoder_ : keras.Model
-        Input to latent mean; shares its layers with ``model_``.
-    decoder_ : keras.Model
-        Latent code to reconstruction; shares its layers with ``model_``.
+    model_ : keras.Sequential
+        The VAE: layers ``[encoder_, decoder_]``.
+    encoder_ : keras.Sequential
+        Input to latent mean; its last layer, the :class:`GaussianSampler`
+        named ``"latent"``, samples while training and passes the mean
+        otherwise.
+    decoder_ : keras.Sequential
+        Latent code to reconstruction.
+    layout_ : SampleLayout
+        The shape of one sample, and the layout ``fit`` was given.
     history_ : dict of str to list of float
         Per-epoch ``loss`` (reconstruction plus weighted KL; and
         ``val_loss``) from training.
@@ -153,17 +122,13 @@ class VariationalAutoencoder(AutoencoderTransformer):
     """
 
     _parameter_constraints: dict = {
-        **AutoencoderTransformer._parameter_constraints,
         "architecture": [StrOptions({"dense", "conv"})],
         "hidden_layer_sizes": ["array-like"],
         "decoder_layer_sizes": ["array-like", None],
-        "image_shape": ["array-like", None],
-        "filters": ["array-like"],
-        "kernel_size": [Integral, "array-like"],
-        "strides": [Integral, "array-like"],
-        "padding": [StrOptions({"valid", "same"})],
-        "conv_activation": [str, callable],
+        **CONV_CONSTRAINTS,
         "beta": [Interval(Real, 0, None, closed="left")],
+        **LATENT_CONSTRAINTS,
+        **SHARED_CONSTRAINTS,
     }
 
     def __init__(
@@ -201,9 +166,6 @@ class VariationalAutoencoder(AutoencoderTransformer):
         distribute_strategy=None,
     ):
         super().__init__(
-            latent_dim=latent_dim,
-            activation=activation,
-            output_activation=output_activation,
             optimizer=optimizer,
             learning_rate=learning_rate,
             loss=loss,
@@ -231,57 +193,38 @@ class VariationalAutoencoder(AutoencoderTransformer):
         self.strides = strides
         self.padding = padding
         self.conv_activation = conv_activation
+        self.latent_dim = latent_dim
         self.beta = beta
+        self.activation = activation
+        self.output_activation = output_activation
 
-    # With architecture="conv" the input layouts are exactly those of
-    # ConvAutoencoder, whose parameters this class shares by name.
-    _resolve_image_shape = ConvAutoencoder._resolve_image_shape
-    _image_shape_allows = ConvAutoencoder._image_shape_allows
+    def _layout_request(self):
+        if self.architecture == "conv":
+            return self._image_layout_request()
+        return LayoutRequest(shape=None, name="n_features_in_")
 
-    def _is_conv(self):
-        # Once fitted, the layout follows the fitted model, not a later set_params.
-        return hasattr(self, "image_shape_") if hasattr(self, "model_") else self.architecture == "conv"
+    def _build_encoder_decoder(self, sample_shape, seeds):
+        # The KL term is divided by the number of values per sample, since
+        # Keras's losses average over them.
+        kl_weight = self.beta / math.prod(sample_shape)
 
-    def _check_input(self, X, *, reset):
-        if reset:
-            self.__dict__.pop("image_shape_", None)
-            if self.architecture == "conv":
-                return ConvAutoencoder._check_input(self, X, reset=True)
-            return super()._check_input(X, reset=True)
-        if self._is_conv():
-            return ConvAutoencoder._check_input(self, X, reset=False)
-        return super()._check_input(X, reset=False)
+        def head(seeds):
+            return gaussian_latent_layers(self.latent_dim, kl_weight, seeds)
 
-    def _sample_shape(self):
-        return self.image_shape_ if self._is_conv() else (self.n_features_in_,)
-
-    def _restore_layout(self, X):
-        return ConvAutoencoder._restore_layout(self, X) if self._is_conv() else X
-
-    def _build_model(self, seed):
+        if self.architecture == "conv":
+            encoder, decoder = self._conv_stacks(sample_shape, seeds, head)
+            return sequential(sample_shape, encoder, "encoder"), sequential((self.latent_dim,), decoder(), "decoder")
         hidden = positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
-        if self.decoder_layer_sizes is None:
-            decoder = hidden[::-1]
-        else:
-            decoder = positive_ints("decoder_layer_sizes", self.decoder_layer_sizes)
-        sample_shape = self._sample_shape()
-        return build_variational_autoencoder(
-            sample_shape,
-            architecture=self.architecture,
-            hidden_layer_sizes=hidden,
-            decoder_layer_sizes=decoder,
-            filters=positive_ints("filters", self.filters, min_length=1),
-            kernel_size=int_pair("kernel_size", self.kernel_size),
-            strides=int_pair("strides", self.strides),
-            padding=self.padding,
-            conv_activation=self.conv_activation,
-            latent_dim=self.latent_dim,
-            kl_weight=self.beta / math.prod(sample_shape),
-            activation=self.activation,
-            output_activation=self.output_activation,
-            seed=seed,
-            latent_regularizer=self._latent_regularizer(),
+        encoder = sequential(sample_shape, [*dense_layers(hidden, self.activation, seeds), *head(seeds)], "encoder")
+        decoder = sequential(
+            (self.latent_dim,),
+            [
+                *dense_layers(_decoder_sizes(hidden, self.decoder_layer_sizes), self.activation, seeds),
+                *dense_layers([sample_shape[0]], self.output_activation, seeds),
+            ],
+            "decoder",
         )
+        return encoder, decoder
 
     def sample(self, n_samples=1, random_state=None):
         """Generate new samples by decoding draws from the latent prior.
@@ -305,7 +248,7 @@ class VariationalAutoencoder(AutoencoderTransformer):
         rng = check_random_state(random_state)
         Z = rng.standard_normal((int(n_samples), self._n_features_out)).astype(np.float32)
         out = predict_in_batches(self.decoder_, Z)
-        return self._restore_layout(out.reshape(len(Z), -1))
+        return self.layout_.restore(out.reshape(len(Z), -1))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -143,7 +143,7 @@ def build_parser():
 
 
 def _version():
-    from . import __version__
+    from ._version import __version__
 
     return __version__
 

@@ -29,3 +29,53 @@ def mnist_small():
         x = f["x_train"][:2000].reshape(2000, -1).astype(np.float32) / 255.0
         y = f["y_train"][:2000]
     return x, y
+
+
+# Small estimators, shared by the test files (``from conftest import small_dense``):
+# a few seconds to fit on the digits, seeded, every parameter overridable.
+
+
+def small_dense(**params):
+    """A two-epoch DenseAutoencoder with a 16-unit hidden layer and 4 latents."""
+    from skae import DenseAutoencoder
+
+    return DenseAutoencoder(**{"hidden_layer_sizes": (16,), "latent_dim": 4, "epochs": 2, "random_state": 0, **params})
+
+
+def small_conv(**params):
+    """A two-epoch ConvAutoencoder with 4 and 8 filters and 4 latents."""
+    from skae import ConvAutoencoder
+
+    return ConvAutoencoder(**{"filters": (4, 8), "latent_dim": 4, "epochs": 2, "random_state": 0, **params})
+
+
+def dense_encoder(input_shape, latent=4):
+    """A builder of a functional encoder with a skip connection, for flat samples."""
+    import keras
+
+    x = keras.Input(input_shape)
+    h = keras.layers.Dense(16, activation="relu")(x)
+    h = keras.layers.Concatenate()([h, keras.layers.Dense(4)(x)])
+    return keras.Model(x, keras.layers.Dense(latent)(h))
+
+
+def dense_decoder(latent_shape, output_shape):
+    """A builder of a Sequential decoder back to flat samples in [0, 1]."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input(latent_shape),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(output_shape[0], activation="sigmoid"),
+        ]
+    )
+
+
+def small_wrapper(**params):
+    """A two-epoch AutoencoderTransformer of the builder functions above."""
+    from skae import AutoencoderTransformer
+
+    return AutoencoderTransformer(
+        **{"encoder": dense_encoder, "decoder": dense_decoder, "epochs": 2, "random_state": 0, **params}
+    )

@@ -3,7 +3,9 @@
 import copy
 import pickle
 import random
+from functools import partial
 
+import conftest
 import joblib
 import keras
 import numpy as np
@@ -14,7 +16,7 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 
-from skae import ConvAutoencoder, DenseAutoencoder
+from skae import ConvAutoencoder
 from skae._training import predict_in_batches
 
 
@@ -24,12 +26,8 @@ def tf_global_seed():
     return random_seed.get_seed(None)[0]
 
 
-def small_dense(**params):
-    return DenseAutoencoder(**{"hidden_layer_sizes": (32,), "latent_dim": 6, "epochs": 2, "random_state": 0, **params})
-
-
-def small_conv(**params):
-    return ConvAutoencoder(**{"filters": (4, 8), "latent_dim": 6, "epochs": 2, "random_state": 0, **params})
+small_dense = partial(conftest.small_dense, hidden_layer_sizes=(32,), latent_dim=6)
+small_conv = partial(conftest.small_conv, latent_dim=6)
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +201,7 @@ def test_conv_colour_images_and_inferred_dimension():
     ("params", "X_shape", "match"),
     [
         ({}, (10, 50), "only fits square single-channel images"),
-        ({"image_shape": (7, 7, 1)}, (10, 64), "holds 49 values per image, but X has 64 features"),
+        ({"image_shape": (7, 7, 1)}, (10, 64), "holds 49 values per sample, but X has 64 features"),
         ({"image_shape": (6, 6)}, (10, 36), r"does not fit kernel_size=\(2, 2\), strides=\(2, 2\).*multiples of 4x4"),
         ({"image_shape": (8, 8, 1)}, (10, 6, 6), r"images of shape \(6, 6, 1\), but image_shape=\(8, 8, 1\)"),
         ({"filters": (4, 8, 16, 32)}, (10, 8, 8), "too small for 4 convolutions"),

@@ -94,14 +94,23 @@ def test_bad_noise_and_sparsity_parameters_are_named(params, error, match, digit
         DenseAutoencoder(**SMALL, epochs=1, **params).fit(digits[0])
 
 
-def test_latent_l1_regularises_only_the_latent_layer_and_sparsifies_codes(digits):
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+
+
+def test_latent_l1_regularises_only_the_latent_code_and_sparsifies_codes(digits):
     X = digits[0]
     plain = DenseAutoencoder(**SMALL, epochs=8).fit(X)
     sparse = DenseAutoencoder(**SMALL, epochs=8, latent_l1=0.01).fit(X)
-    assert all(layer.activity_regularizer is None for layer in plain.model_.layers)
-    regularised = [layer.name for layer in sparse.model_.layers if layer.activity_regularizer is not None]
-    assert regularised == ["latent"]
-    assert isinstance(sparse.model_.get_layer("latent").activity_regularizer, keras.regularizers.L1)
+    assert all(layer.activity_regularizer is None for layer in _all_layers(plain.model_))
+    assert plain.model_.layers == [plain.encoder_, plain.decoder_]
+    regularised = [layer.name for layer in _all_layers(sparse.model_) if layer.activity_regularizer is not None]
+    # The penalty sits between the encoder and the decoder: on the latent code.
+    assert regularised == ["latent_l1"]
+    assert sparse.model_.layers[1].l1 == pytest.approx(0.01)
     # Measured: 90% of the ReLU codes are exactly 0 with the penalty, 27% without.
     zeros = lambda ae: np.mean(ae.transform(X) == 0)  # noqa: E731
     assert zeros(sparse) > zeros(plain) + 0.2
@@ -114,5 +123,5 @@ def test_latent_l1_survives_pickling(digits):
     ae = ConvAutoencoder(image_shape=(8, 8), filters=(8,), latent_dim=4, epochs=1, latent_l1=0.1, random_state=0)
     ae.fit(X)
     twin = pickle.loads(pickle.dumps(ae))
-    assert twin.model_.get_layer("latent").activity_regularizer.get_config() == {"l1": pytest.approx(0.1)}
+    assert twin.model_.get_layer("latent_l1").l1 == pytest.approx(0.1)
     np.testing.assert_array_equal(twin.transform(X), ae.transform(X))

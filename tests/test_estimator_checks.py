@@ -1,14 +1,16 @@
 """scikit-learn's own estimator checks over every skae estimator."""
 
+from conftest import dense_decoder, dense_encoder
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import ConvAutoencoder, DenseAutoencoder, VariationalAutoencoder
+from skae import AutoencoderTransformer, ConvAutoencoder, DenseAutoencoder, VariationalAutoencoder
 
 # The checks feed tiny arrays with any number of features (1, 2, 3, 10, ...),
 # so the conv instance uses 1-pixel kernels and strides over images one row
 # high (image_shape=(1, -1, 1)): every width then fits, and the checks still
 # run the full conv path (reshape to images, Conv2D, Conv2DTranspose, back).
 ESTIMATORS = [
+    AutoencoderTransformer(dense_encoder, dense_decoder, epochs=2, batch_size=16),
     DenseAutoencoder(hidden_layer_sizes=(8,), latent_dim=2, epochs=2, batch_size=16),
     ConvAutoencoder(
         image_shape=(1, -1, 1), filters=(4,), kernel_size=1, strides=1, latent_dim=2, epochs=2, batch_size=16

@@ -7,13 +7,10 @@ import zipfile
 import keras
 import numpy as np
 import pytest
+from conftest import small_dense
 
 import skae
 from skae import ConvAutoencoder, DenseAutoencoder
-
-
-def small_dense(**params):
-    return DenseAutoencoder(**{"hidden_layer_sizes": (16,), "latent_dim": 4, "epochs": 2, "random_state": 0, **params})
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +89,12 @@ def test_optimizer_instance_is_saved_and_unsaveable_params_are_named(digits, tmp
     loaded = skae.load(tmp_path / "sgd.skae")
     assert isinstance(loaded.optimizer, keras.optimizers.SGD) and loaded.callbacks is None
     assert float(loaded.optimizer.learning_rate) == pytest.approx(0.05)
-    with pytest.raises(TypeError, match="Cannot save parameter 'activation'=<function.*plain JSON values"):
-        small_dense(epochs=1, activation=keras.activations.relu).fit(X).save(tmp_path / "fn.skae")
+    with pytest.raises(TypeError, match="Cannot save parameter 'activation'=<function.*lambda or a function defined"):
+        small_dense(epochs=1, activation=lambda x: keras.activations.relu(x)).fit(X).save(tmp_path / "fn.skae")
     assert not (tmp_path / "fn.skae").exists()
+    # A function defined at the top level of a module is saved by its import name.
+    small_dense(epochs=1, activation=keras.activations.relu).fit(X).save(tmp_path / "relu.skae")
+    assert skae.load(tmp_path / "relu.skae").activation is keras.activations.relu
 
 
 def test_save_needs_a_fitted_estimator(tmp_path):
@@ -136,9 +136,10 @@ def test_other_files_and_versions_get_clear_errors(saved, tmp_path):
     (tmp_path / "text.skae").write_text("hello")
     with pytest.raises(ValueError, match="not a readable skae estimator file"):
         skae.load(tmp_path / "text.skae")
-    newer = rewrite(saved, tmp_path / "v2.skae", metadata=lambda m: {**m, "format_version": 2})
-    with pytest.raises(ValueError, match="file format version 2; this skae .* reads version 1 only"):
-        skae.load(newer)
+    for version in (1, 3):
+        other = rewrite(saved, tmp_path / f"v{version}.skae", metadata=lambda m, v=version: {**m, "format_version": v})
+        with pytest.raises(ValueError, match=f"file format version {version}; this skae .* reads version 2 only"):
+            skae.load(other)
     keras4 = rewrite(
         saved, tmp_path / "k4.skae", metadata=lambda m: {**m, "versions": {**m["versions"], "keras": "4.0.0"}}
     )
@@ -162,9 +163,8 @@ def test_crafted_model_with_code_is_refused_and_never_runs(saved, tmp_path):
     # A Lambda layer stores its function's bytecode; loading it outside safe
     # mode would run it. skae must refuse it before anything executes.
     code = f"lambda x: (open({str(marker)!r}, 'w').close(), x)[1]"
-    model = keras.Sequential(
-        [keras.Input((64,)), keras.layers.Lambda(eval(code), name="latent"), keras.layers.Dense(64)]
-    )  # noqa: S307
+    encoder = keras.Sequential([keras.Input((64,)), keras.layers.Lambda(eval(code))], name="encoder")  # noqa: S307
+    model = keras.Sequential([keras.Input((64,)), encoder, keras.layers.Dense(64, name="decoder")])
     marker.unlink(missing_ok=True)
     model.save(tmp_path / "evil.keras")
     crafted = rewrite(saved, tmp_path / "evil.skae", model_bytes=(tmp_path / "evil.keras").read_bytes())
@@ -174,7 +174,13 @@ def test_crafted_model_with_code_is_refused_and_never_runs(saved, tmp_path):
 
 
 def test_mismatched_model_is_refused(saved, tmp_path):
-    other = keras.Sequential([keras.Input((10,)), keras.layers.Dense(2, name="latent"), keras.layers.Dense(10)])
+    other = keras.Sequential(
+        [
+            keras.Input((10,)),
+            keras.Sequential([keras.Input((10,)), keras.layers.Dense(2)], name="encoder"),
+            keras.Sequential([keras.Input((2,)), keras.layers.Dense(10)], name="decoder"),
+        ]
+    )
     other.save(tmp_path / "other.keras")
     crafted = rewrite(saved, tmp_path / "other.skae", model_bytes=(tmp_path / "other.keras").read_bytes())
     with pytest.raises(ValueError, match=r"does not match its metadata.*\(None, 10\), expected \(None, 64\)"):

@@ -14,9 +14,9 @@ def test_clustering_autoencoder_is_the_dec_architecture_with_a_linear_code(digit
     assert isinstance(ae, DenseAutoencoder)
     assert clone(ae).get_params() == ae.get_params()
     ae.fit(X[:200])
-    units = [layer.units for layer in ae.model_.layers]
+    units = [layer.units for layer in (*ae.encoder_.layers, *ae.decoder_.layers)]
     assert units == [500, 500, 2000, 7, 2000, 500, 500, 64]
-    assert ae.model_.get_layer("latent").activation.__name__ == "linear"
+    assert ae.encoder_.get_layer("latent").activation.__name__ == "linear"
     assert ae.transform(X[:5]).shape == (5, 7)
 
 

@@ -2,17 +2,17 @@
 
 import copy
 import pickle
+from functools import partial
 
+import conftest
 import keras
 import numpy as np
 import pytest
 from sklearn.base import clone
 
-from skae import ConvAutoencoder, DenseAutoencoder
+from skae import ConvAutoencoder
 
-
-def small_dense(**params):
-    return DenseAutoencoder(**{"hidden_layer_sizes": (16,), "latent_dim": 4, "epochs": 3, "random_state": 0, **params})
+small_dense = partial(conftest.small_dense, epochs=3)
 
 
 class InterruptAt(keras.callbacks.Callback):

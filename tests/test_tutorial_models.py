@@ -63,7 +63,8 @@ def mnist_like():
 )
 def test_tutorial_model_layer_for_layer(estimator, table, total, mnist_like):
     ae = fitted(estimator, mnist_like)
-    assert layer_table(ae.model_) == table
+    assert ae.model_.layers == [ae.encoder_, ae.decoder_]
+    assert layer_table(ae.encoder_) + layer_table(ae.decoder_) == table
     assert ae.model_.count_params() == total
     # The latent layer is the tutorial's layer 3 (dense) / its 64-unit Dense.
     assert ae.encoder_.output.shape[1:] == (64,)

@@ -35,7 +35,8 @@ def test_transform_is_the_deterministic_latent_mean(fitted_vae, digits):
     assert Z.shape == (50, 4) and Z.dtype == np.float32
     np.testing.assert_array_equal(Z, fitted_vae.transform(X))
     # The mean is the first half of the encoder's (mean, log-variance) layer.
-    params = keras.Model(fitted_vae.model_.inputs[0], fitted_vae.model_.get_layer("latent_params").output)
+    encoder = fitted_vae.encoder_
+    params = keras.Model(encoder.inputs[0], encoder.get_layer("latent_params").output)
     np.testing.assert_allclose(Z, params.predict_on_batch(X)[:, :4], rtol=1e-5, atol=1e-6)
     # Training samples around the mean instead.
     sampled = keras.ops.convert_to_numpy(fitted_vae.encoder_([X], training=True))
@@ -60,7 +61,7 @@ def test_conv_vae_takes_images_and_samples_images(fitted_conv_vae, digits):
     assert fitted_conv_vae.transform(images).shape == (10, 4)
     assert fitted_conv_vae.inverse_transform(fitted_conv_vae.transform(images)).shape == (10, 8, 8)
     assert fitted_conv_vae.sample(3, random_state=0).shape == (3, 8, 8)
-    assert "Conv2D" in [type(layer).__name__ for layer in fitted_conv_vae.model_.layers]
+    assert "Conv2D" in [type(layer).__name__ for layer in fitted_conv_vae.encoder_.layers]
 
 
 def test_conv_vae_on_flat_rows_with_image_shape(digits):
@@ -78,7 +79,7 @@ def test_beta_weights_the_kl_term(digits):
         return VariationalAutoencoder(**SMALL, epochs=4, beta=beta).fit(X)
 
     free, tight = fit(0.0), fit(20.0)
-    assert tight.model_.get_layer("latent").kl_weight == pytest.approx(20.0 / 64)
+    assert tight.encoder_.get_layer("latent").kl_weight == pytest.approx(20.0 / 64)
     # A strong KL weight pulls the latent means towards the prior's 0.
     # Measured on all digits: mean |z| 4.1 with beta=0, 0.08 with beta=20.
     assert np.abs(tight.transform(X)).mean() < 0.5 * np.abs(free.transform(X)).mean()
@@ -92,7 +93,7 @@ def test_round_trips_keep_transform_and_sample(round_trip, fitted_conv_vae, digi
     twin = round_trip(data)
     np.testing.assert_array_equal(twin.transform(images), fitted_conv_vae.transform(images))
     np.testing.assert_array_equal(twin.sample(4, random_state=3), fitted_conv_vae.sample(4, random_state=3))
-    assert isinstance(twin.model_.get_layer("latent"), GaussianSampler)
+    assert isinstance(twin.encoder_.get_layer("latent"), GaussianSampler)
     assert {id(v) for v in twin.encoder_.weights} | {id(v) for v in twin.decoder_.weights} == {
         id(v) for v in twin.model_.weights
     }

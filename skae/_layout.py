@@ -1,0 +1,164 @@
+"""How the rows of X map to the samples a Keras model takes.
+
+scikit-learn passes flat rows, of shape (n_samples, n_features), from one
+step of a ``Pipeline`` to the next, while a convolutional or sequence
+network takes samples of another shape, such as (28, 28, 1). Every
+estimator resolves that once, in ``fit``, into a :class:`SampleLayout` kept
+as its fitted ``layout_``; ``transform`` and ``inverse_transform`` only ever
+reshape through it. Keeping the whole rule here, rather than in hooks spread
+over the estimator classes, is what lets the dense, convolutional,
+variational and user-supplied networks share one input contract.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["LayoutRequest", "SampleLayout", "input_ndim", "parse_shape", "resolve_layout"]
+
+
+@dataclass(frozen=True)
+class SampleLayout:
+    """The shape of one sample, as the model takes it and as ``fit`` got it.
+
+    Parameters
+    ----------
+    sample_shape : tuple of int
+        One sample as the Keras model takes it, e.g. ``(28, 28, 1)``.
+    data_shape : tuple of int
+        One sample as the data given to ``fit`` held it, e.g. ``(784,)``
+        for flat rows or ``(28, 28)`` for grey images; reconstructions are
+        returned in this layout.
+    """
+
+    sample_shape: tuple
+    data_shape: tuple
+
+    @property
+    def n_features(self):
+        """Values per sample."""
+        return math.prod(self.sample_shape)
+
+    def to_model(self, X):
+        """Reshape validated 2-D rows into the model's samples (a view)."""
+        return X.reshape((len(X), *self.sample_shape))
+
+    def restore(self, X):
+        """Reshape a batch of samples into the layout ``fit`` was given."""
+        return X.reshape((len(X), *self.data_shape))
+
+    def accepts(self, shape):
+        """Whether N-D data whose samples have ``shape`` fits this layout."""
+        return tuple(shape) in (self.sample_shape, self.data_shape) or (*shape, 1) == self.sample_shape
+
+
+@dataclass(frozen=True)
+class LayoutRequest:
+    """What an estimator asks of its input layout.
+
+    Parameters
+    ----------
+    shape : tuple or None
+        The requested sample shape, at most one entry -1 (inferred from the
+        number of features); None lets ``default`` decide.
+    name : str
+        The parameter that requested it, for error messages.
+    nd_input : tuple of int or None
+        The numbers of dimensions of X, besides 2, that the estimator takes
+        as samples of their own shape (images, sequences); None takes flat
+        rows only.
+    default : callable
+        ``default(data_shape) -> sample_shape`` when ``shape`` is None.
+    noun : str
+        What a sample is called in error messages ("images").
+    """
+
+    shape: tuple | None
+    name: str
+    nd_input: tuple | None = None
+    default: object = tuple
+    noun: str = "samples"
+
+
+def parse_shape(name, value, *, min_len=1, max_len=None, allow_none=False):
+    """Return ``value`` as a tuple of positive ints, at most one of them -1.
+
+    ``None`` entries (as in a Keras input shape) count as -1 when
+    ``allow_none``.
+    """
+    items = tuple(np.ravel(np.asarray(value, dtype=object)).tolist())
+    if allow_none:
+        items = tuple(-1 if v is None else v for v in items)
+    ok = (
+        min_len <= len(items) <= (max_len or len(items))
+        and all(isinstance(v, (int, np.integer, float)) and not isinstance(v, bool) for v in items)
+        and all(float(v).is_integer() and (v >= 1 or v == -1) for v in items)
+        and sum(v == -1 for v in items) <= 1
+    )
+    if not ok:
+        size = f"{min_len} to {max_len}" if max_len and max_len != min_len else f"{min_len} or more"
+        raise ValueError(f"{name} must be a tuple of {size} positive ints, at most one of them -1; got {value!r}.")
+    return tuple(int(v) for v in items)
+
+
+def _fill_wildcard(shape, n_features, name):
+    known = math.prod(v for v in shape if v != -1)
+    if -1 in shape:
+        if n_features % known:
+            raise ValueError(
+                f"{name}={shape!r} cannot hold samples of {n_features} values: "
+                f"{n_features} is not a multiple of {known}."
+            )
+        shape = tuple(n_features // known if v == -1 else v for v in shape)
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"{name}={shape!r} holds {math.prod(shape)} values per sample, but X has {n_features} features per sample."
+        )
+    return shape
+
+
+def resolve_layout(data_shape, request):
+    """Return the :class:`SampleLayout` of data whose samples have ``data_shape``.
+
+    Flat rows take the requested shape (its -1 inferred) or the request's
+    default. N-D data keeps its own sample shape, with a trailing channel
+    axis of 1 added where the request has one more axis; a requested shape
+    must then agree with it.
+
+    Raises
+    ------
+    ValueError
+        If the requested shape cannot hold the data's samples.
+    """
+    data_shape = tuple(int(v) for v in data_shape)
+    n_features = math.prod(data_shape)
+    if len(data_shape) == 1:
+        shape = request.default(data_shape) if request.shape is None else request.shape
+        return SampleLayout(_fill_wildcard(tuple(shape), n_features, request.name), data_shape)
+    own = tuple(request.default(data_shape))
+    if request.shape is not None:
+        agrees = [
+            len(candidate) == len(request.shape)
+            and all(r in (-1, c) for r, c in zip(request.shape, candidate, strict=False))
+            for candidate in (data_shape, (*data_shape, 1))
+        ]
+        if not any(agrees):
+            raise ValueError(
+                f"X holds {request.noun} of shape {own}, but {request.name}={request.shape!r}. "
+                f"Leave {request.name}=None for such input, or make them agree."
+            )
+        own = data_shape if agrees[0] else (*data_shape, 1)
+    return SampleLayout(own, data_shape)
+
+
+def input_ndim(X):
+    """Return the number of dimensions of X, without converting more than needed."""
+    if hasattr(X, "ndim"):
+        return X.ndim
+    try:
+        return np.asarray(X).ndim
+    except (TypeError, ValueError):  # e.g. ragged nested lists: check_array reports them
+        return 2

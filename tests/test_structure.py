@@ -1,0 +1,52 @@
+"""The package's structure: shared parameters, registration, imports."""
+
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+
+import skae
+from skae._docstrings import SHARED_PARAMETERS
+from skae._registry import class_name, registered_class
+
+ESTIMATORS = [skae.AutoencoderTransformer, skae.DenseAutoencoder, skae.ConvAutoencoder, skae.VariationalAutoencoder]
+# Shared parameters a class documents with its own default, on purpose.
+OWN_DEFAULTS = {(skae.VariationalAutoencoder, "loss")}
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_shared_parameters_have_one_default_and_one_text(cls):
+    base = inspect.signature(skae.AutoencoderTransformer).parameters
+    params = inspect.signature(cls).parameters
+    for name in SHARED_PARAMETERS:
+        assert name in params, name
+        if (cls, name) not in OWN_DEFAULTS:
+            assert params[name].default == base[name].default, name
+            kind = SHARED_PARAMETERS[name][0]
+            assert f"default={params[name].default!r}".replace("'", '"') in kind.replace("'", '"'), name
+            assert f"    {name} : {kind}\n" in cls.__doc__, name
+    assert "%(shared_parameters)s" not in cls.__doc__
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_estimator_classes_are_registered_for_loading(cls):
+    assert registered_class(class_name(cls)) is cls
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    package = Path(skae.__file__).parent
+    graph = {}
+    for path in package.glob("*.py"):
+        module = path.stem
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                imported |= {node.module} if node.module else {alias.name for alias in node.names}
+        graph[module] = imported
+
+    def reaches(start, goal, seen=()):
+        return any(n == goal or (n not in seen and reaches(n, goal, (*seen, n))) for n in graph.get(start, ()))
+
+    cycles = [m for m in graph if m != "__init__" and reaches(m, m)]
+    assert cycles == []
