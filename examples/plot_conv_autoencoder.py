@@ -41,7 +41,7 @@ models = {
     "relu": ConvAutoencoder(epochs=EPOCHS, random_state=0).fit(X_train),
     "elu": ConvAutoencoder(activation="elu", epochs=EPOCHS, random_state=0).fit(X_train),
 }
-models["elu"].model_.summary()
+models["elu"].model_.summary(expand_nested=True)
 
 # %%
 # Compare them

@@ -40,7 +40,7 @@ print(X_train.shape, X_test.shape)
 # mean squared error in batches of 256.
 ae = DenseAutoencoder(epochs=EPOCHS, random_state=0)
 ae.fit(X_train)
-ae.model_.summary()
+ae.model_.summary(expand_nested=True)
 
 # %%
 # The loss falls with every epoch; ``history_`` keeps it and
