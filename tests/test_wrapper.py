@@ -213,12 +213,26 @@ def test_subclassed_template_with_a_custom_layer_saves_and_loads_safely(digits, 
     np.testing.assert_array_equal(loaded.fit(X).transform(X), Z)
 
 
-def test_a_function_that_cannot_be_found_again_is_named_on_load(digits, tmp_path):
+def test_functions_are_saved_by_import_name_and_never_imported_on_load(digits, tmp_path):
+    import json
+    import zipfile
+
     X = digits[0][:100]
 
     def local_encoder(shape):
         return dense_encoder(shape)
 
-    small_wrapper(encoder=local_encoder, epochs=1).fit(X).save(tmp_path / "local.skae")
-    with pytest.raises(ValueError, match="local_encoder.*not defined in any imported module"):
-        skae.load(tmp_path / "local.skae")
+    with pytest.raises(TypeError, match="a lambda or a function defined inside another has none"):
+        small_wrapper(encoder=local_encoder, epochs=1).fit(X).save(tmp_path / "local.skae")
+    small_wrapper(epochs=1).fit(X).save(tmp_path / "ok.skae")
+    with zipfile.ZipFile(tmp_path / "ok.skae") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    meta = json.loads(members["skae.json"])
+    assert meta["params"]["encoder"] == {"callable": "conftest:dense_encoder"}
+    meta["params"]["encoder"] = {"callable": "skae_tests_never_imported:dense_encoder"}
+    members["skae.json"] = json.dumps(meta).encode()
+    with zipfile.ZipFile(tmp_path / "missing.skae", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ValueError, match="'skae_tests_never_imported:dense_encoder', which is not defined in any"):
+        skae.load(tmp_path / "missing.skae")
