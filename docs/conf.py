@@ -8,7 +8,9 @@ The gallery runs the scripts in ``examples/`` on real MNIST. They find it
 through the environment variable ``SKAE_MNIST``; when that is unset and
 ``../shared/data/mnist.npz`` exists beside the repository, this file points
 ``SKAE_MNIST`` at it. Nothing here fetches anything from the internet (no
-intersphinx), so ``-W`` never fails on a network error.
+intersphinx), so ``-W`` never fails on a network error, and no page loads
+anything from the internet either: maths is written as plain text, not
+MathJax (which comes from a CDN and shows raw TeX offline).
 """
 
 import os
@@ -36,7 +38,6 @@ version = release = skae.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -135,21 +136,46 @@ def _stage_benchmark_results(app):
 # -- Docstrings inherited from scikit-learn ------------------------------------
 # Methods such as set_output come from scikit-learn's mixins, and their
 # docstrings point at labels of scikit-learn's own documentation, which this
-# site does not have (and, offline, cannot link to). Those references become
-# plain text; references in skae's own docstrings are left alone, so a broken
-# one still fails the build.
-_SKLEARN_REF = re.compile(r":ref:`([^`<]*?)\s*<[^`>]+>`|:ref:`([^`]+)`")
+# site does not have (and, offline, cannot link to): left alone they render as
+# raw labels ("sphx_glr_auto_examples_..."), and their "Added in version 1.4"
+# notes are about scikit-learn, not skae. In those docstrings only, a
+# paragraph that cites scikit-learn's pages becomes one plain sentence, and
+# version notes are dropped. skae's own docstrings are left alone, so a broken
+# reference there still fails the build.
+_SKLEARN_NOTE = "This method comes from scikit-learn; its documentation there has more detail and examples."
+_VERSION_NOTE = re.compile(r"^(\s*)\.\. (versionadded|versionchanged|deprecated)::")
 
 
-def _unlink_sklearn_refs(app, what, name, obj, options, lines):
+def _clean_sklearn_docstring(app, what, name, obj, options, lines):
     module = getattr(obj, "__module__", None) or ""
     if not module.startswith("sklearn"):
         return
-    # A reference may span two lines, so substitute in the joined text.
-    text = _SKLEARN_REF.sub(lambda m: (m.group(1) or m.group(2)).strip(), "\n".join(lines))
-    lines[:] = text.split("\n")
+    out, skip_indent, noted = [], None, False
+    paragraphs, current = [], []
+    for line in lines:
+        if skip_indent is not None:
+            if not line.strip() or len(line) - len(line.lstrip()) > skip_indent:
+                continue
+            skip_indent = None
+        match = _VERSION_NOTE.match(line)
+        if match:
+            skip_indent = len(match.group(1))
+            continue
+        current.append(line)
+        if not line.strip():
+            paragraphs.append(current)
+            current = []
+    paragraphs.append(current)
+    for paragraph in paragraphs:
+        if any(":ref:" in line for line in paragraph):
+            if not noted:
+                out.extend([_SKLEARN_NOTE, ""])
+                noted = True
+            continue
+        out.extend(paragraph)
+    lines[:] = out
 
 
 def setup(app):
     app.connect("builder-inited", _stage_benchmark_results)
-    app.connect("autodoc-process-docstring", _unlink_sklearn_refs)
+    app.connect("autodoc-process-docstring", _clean_sklearn_docstring)
