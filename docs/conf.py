@@ -112,7 +112,8 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_sidebars = {"index": [], "benchmarks": []}
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["skae.css"]
 html_show_sourcelink = False
 
 
