@@ -22,11 +22,14 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(DOCS))  # for _gallery_order
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _default_mnist = ROOT.parent / "shared" / "data" / "mnist.npz"
 if "SKAE_MNIST" not in os.environ and _default_mnist.exists():
     os.environ["SKAE_MNIST"] = str(_default_mnist)
+
+from sphinx_gallery.sorting import ExplicitOrder  # noqa: E402
 
 import skae  # noqa: E402
 
@@ -46,7 +49,14 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext"}
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "_generated", "**.ipynb_checkpoints", "auto_examples/*.md", "auto_examples/*.py"]
+exclude_patterns = [
+    "_build",
+    "_generated",
+    "**.ipynb_checkpoints",
+    "auto_examples/**.md",
+    "auto_examples/**.py",
+    "_gallery_order.py",
+]
 root_doc = "index"
 # Single backticks are code, as in scikit-learn's documentation.
 default_role = "literal"
@@ -93,7 +103,12 @@ sphinx_gallery_conf = {
     "doc_module": ("skae",),
     "backreferences_dir": "gen_modules/backreferences",
     "reference_url": {"skae": None},
-    "within_subsection_order": "FileNameSortKey",
+    # Sections in the order that teaches (basics first), and so the examples
+    # within each; see docs/_gallery_order.py.
+    "subsection_order": ExplicitOrder(
+        [str(ROOT / "examples" / section) for section in ("basics", "latent_space", "variants", "practice")]
+    ),
+    "within_subsection_order": "_gallery_order.TeachingOrder",
     "remove_config_comments": True,
     "matplotlib_animations": False,
     "show_memory": False,

@@ -18,7 +18,7 @@ import skae
 
 ROOT = Path(__file__).resolve().parents[1]
 API = (ROOT / "docs" / "api.rst").read_text()
-EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
+EXAMPLES = sorted((ROOT / "examples").rglob("plot_*.py"))
 # Public submodules whose own __all__ the API reference must cover, once
 # they exist on this branch.
 SUBMODULES = ["skae.datasets", "skae.metrics", "skae.plotting", "skae.presets"]
@@ -64,9 +64,22 @@ def test_autosummary_parser_reads_the_reference():
     assert "skae.ConvAutoencoder" in _autosummary_entries(API)
 
 
-def test_there_is_a_gallery():
+def test_there_is_a_gallery_in_sections_that_each_have_a_readme():
     assert len(EXAMPLES) >= 6, [p.name for p in EXAMPLES]
     assert (ROOT / "examples" / "README.txt").exists()
+    sections = {p.parent for p in EXAMPLES}
+    assert ROOT / "examples" not in sections, "every example belongs to a section (a subfolder)"
+    for section in sections:
+        assert (section / "README.txt").exists(), section
+
+
+def test_the_gallery_order_lists_every_example():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "docs"))
+    from _gallery_order import ORDER
+
+    assert sorted(ORDER) == sorted(p.name for p in EXAMPLES)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
