@@ -37,6 +37,8 @@ def test_clustering_pipeline_steps():
     assert umap_step.n_components == 5 and umap_step.n_neighbors == 7
     assert umap_step.min_dist == N2D_UMAP_PARAMS["min_dist"]
     assert pipe.named_steps["mixture"].n_components == 5
+    # Ten mixture initialisations, the most likely kept: one can merge two clusters.
+    assert pipe.named_steps["mixture"].n_init == 10
     conv = clustering_pipeline(10, random_state=3).named_steps["autoencoder"]
     assert isinstance(conv, ConvAutoencoder) and conv.activation == "elu" and conv.random_state == 3
     mine = DenseAutoencoder(latent_dim=4)
