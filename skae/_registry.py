@@ -17,7 +17,7 @@ def class_name(cls):
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def register_estimator(cls):
+def register_estimator(estimator_class):
     """Register an estimator class so that :func:`skae.load` can find it.
 
     Every subclass of :class:`skae.AutoencoderTransformer` is registered
@@ -27,16 +27,16 @@ def register_estimator(cls):
 
     Parameters
     ----------
-    cls : type
+    estimator_class : type
         The estimator class.
 
     Returns
     -------
-    cls : type
+    estimator_class : type
         The same class, registered.
     """
-    _CLASSES[class_name(cls)] = cls
-    return cls
+    _CLASSES[class_name(estimator_class)] = estimator_class
+    return estimator_class
 
 
 def registered_class(name):

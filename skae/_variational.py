@@ -83,7 +83,7 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
     model_ : keras.Sequential
         The VAE: layers ``[encoder_, decoder_]``.
     encoder_ : keras.Sequential
-        Input to latent mean; its last layer, the :class:`GaussianSampler`
+        Input to latent mean; its last layer, the ``GaussianSampler``
         named ``"latent"``, samples while training and passes the mean
         otherwise.
     decoder_ : keras.Sequential
