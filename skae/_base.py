@@ -22,30 +22,26 @@ import contextlib
 import warnings
 from numbers import Integral, Real
 
-import keras
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _persistence
-from ._builders import seed_stream
 from ._docstrings import fill_shared_parameters
-from ._guards import EpochGuard, limit_worker_threads
 from ._layout import LayoutRequest, input_ndim, parse_shape, resolve_layout
-from ._networks import (
-    DECODER,
-    ENCODER,
-    build_network,
-    compose_autoencoder,
-    declared_input_shape,
-    latent_shape_of,
-    n_values,
-    split_autoencoder,
-)
+from ._lazy import LazyModule
 from ._registry import register_estimator
-from ._training import NOISE_KINDS, make_training_data, predict_in_batches
+from ._validation import NOISE_KINDS
+
+# Modules that import Keras or TensorFlow, imported on first use (see _lazy).
+keras = LazyModule("keras")
+_builders = LazyModule("skae._builders")
+_guards = LazyModule("skae._guards")
+_inference = LazyModule("skae._inference")
+_networks = LazyModule("skae._networks")
+_persistence = LazyModule("skae._persistence")
+_training = LazyModule("skae._training")
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -309,7 +305,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         if self.input_shape is not None:
             shape, name = parse_shape("input_shape", self.input_shape), "input_shape"
         else:
-            shape, name = declared_input_shape(self.encoder), "the encoder's input shape"
+            shape, name = _networks.declared_input_shape(self.encoder), "the encoder's input shape"
         return LayoutRequest(shape=shape, name=name, nd_input=tuple(range(3, 9)))
 
     def _build_encoder_decoder(self, sample_shape, seeds):
@@ -319,9 +315,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         take one for every seeded layer or network built, in order.
         """
         owner = type(self).__name__
-        encoder = build_network(ENCODER, self.encoder, (sample_shape,), next(seeds), owner=owner)
-        latent = latent_shape_of(encoder, sample_shape)
-        decoder = build_network(DECODER, self.decoder, (latent, sample_shape), next(seeds), owner=owner)
+        encoder = _networks.build_network(_networks.ENCODER, self.encoder, (sample_shape,), next(seeds), owner=owner)
+        latent = _networks.latent_shape_of(encoder, sample_shape)
+        decoder = _networks.build_network(
+            _networks.DECODER, self.decoder, (latent, sample_shape), next(seeds), owner=owner
+        )
         return encoder, decoder
 
     # ------------------------------------------------------------------
@@ -429,7 +427,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 model_state = _model_state(self.model_)
             else:
                 X = self._check_input(X, reset=True)
-            limit_worker_threads()
+            _guards.limit_worker_threads()
             done = len(self.history_.get("loss", ())) if resume else 0
             # A different shuffle for every continuation, still reproducible.
             seed = (int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)) + done) % np.iinfo(
@@ -454,8 +452,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """Build the encoder and decoder, compose them and compile: the new ``model_``."""
         with _strategy_scope(self.distribute_strategy):
             sample_shape = self.layout_.sample_shape
-            encoder, decoder = self._build_encoder_decoder(sample_shape, seed_stream(seed))
-            model = compose_autoencoder(encoder, decoder, sample_shape, latent_l1=self.latent_l1)
+            encoder, decoder = self._build_encoder_decoder(sample_shape, _builders.seed_stream(seed))
+            model = _networks.compose_autoencoder(encoder, decoder, sample_shape, latent_l1=self.latent_l1)
             model.compile(optimizer=self._make_optimizer(), loss=self.loss)
         return model
 
@@ -469,7 +467,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         x_train, validation_data = self._split_validation(x, seed)
         # The guard runs first, so an epoch counts as completed before any
         # user callback (which may interrupt) sees it.
-        guard = EpochGuard()
+        guard = _guards.EpochGuard()
         callbacks = [guard, *(self.callbacks or [])]
         if self.early_stopping:
             callbacks.append(
@@ -481,7 +479,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             )
         try:
             model.fit(
-                **make_training_data(
+                **_training.make_training_data(
                     x_train, batch_size=self.batch_size, seed=seed, noise=self.noise, noise_level=self.noise_level
                 ),
                 initial_epoch=initial_epoch,
@@ -513,8 +511,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def _set_model(self, model):
         """Make ``model`` (a composed autoencoder) this estimator's ``model_``, ``encoder_`` and ``decoder_``."""
         self.model_ = model
-        self.encoder_, self.decoder_ = split_autoencoder(model)
-        self._latent_shape = latent_shape_of(self.encoder_, self.layout_.sample_shape)
+        self.encoder_, self.decoder_ = _networks.split_autoencoder(model)
+        self._latent_shape = _networks.latent_shape_of(self.encoder_, self.layout_.sample_shape)
 
     def _record_history(self, history, *, resume):
         merged = {key: list(values) for key, values in self.history_.items()} if resume else {}
@@ -577,7 +575,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     # Inference
 
     def _reconstruct(self, X):
-        out = predict_in_batches(self.model_, self.layout_.to_model(X))
+        out = _training.predict_in_batches(self.model_, self.layout_.to_model(X))
         return out.reshape(len(X), -1)
 
     def transform(self, X):
@@ -596,7 +594,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """
         check_is_fitted(self)
         X = self._check_input(X, reset=False)
-        Z = predict_in_batches(self.encoder_, self.layout_.to_model(X))
+        Z = _training.predict_in_batches(self.encoder_, self.layout_.to_model(X))
         return Z.reshape(len(X), -1).astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):
@@ -620,7 +618,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 f"expects latent codes of {self._n_features_out} features "
                 "(the output of transform)."
             )
-        out = predict_in_batches(self.decoder_, Z.reshape((len(Z), *self._latent_shape)))
+        out = _training.predict_in_batches(self.decoder_, Z.reshape((len(Z), *self._latent_shape)))
         return self.layout_.restore(out.reshape(len(Z), -1).astype(Z.dtype, copy=False))
 
     def score_samples(self, X):
@@ -699,7 +697,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     @property
     def _n_features_out(self):
         """Number of latent features, for ``get_feature_names_out``."""
-        return n_values(self._latent_shape)
+        return _networks.n_values(self._latent_shape)
 
     # ------------------------------------------------------------------
     # Saving
@@ -740,15 +738,23 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     # ------------------------------------------------------------------
     # Pickling: Keras models pickle natively, but encoder_ and decoder_ are
     # model_'s layers. Pickling model_ alone and taking the two from it
-    # again keeps them shared after a round trip.
+    # again keeps them shared after a round trip. skae's own Keras layers
+    # (the VAE's sampler) come first in the state: unpickling them imports,
+    # and so registers, them before Keras rebuilds model_ in a process that
+    # has not imported skae's Keras modules yet. The compiled inference
+    # functions are rebuilt on first use.
 
     def __getstate__(self):
         state = dict(super().__getstate__())
-        for name in ("encoder_", "decoder_", "_latent_shape"):
+        for name in ("encoder_", "decoder_", "_latent_shape", "_inference_cache"):
             state.pop(name, None)
+        if "model_" in state:
+            state = {"_custom_objects": _builders.custom_objects(), **state}
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        state.pop("_custom_objects", None)
         super().__setstate__(state)
         if "model_" in state:
             self._set_model(self.model_)

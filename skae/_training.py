@@ -16,6 +16,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from ._validation import NOISE_KINDS
+
 # Rows per inference call: large enough to amortise the per-call cost,
 # small enough that one batch of conv activations stays around 100 MB.
 INFERENCE_BATCH_SIZE = 4096
@@ -23,9 +25,6 @@ INFERENCE_BATCH_SIZE = 4096
 # by batch size, so without padding a row's output could differ in its last
 # bits depending on whether it came alone or with a few other rows.
 MIN_INFERENCE_BATCH_SIZE = 32
-
-
-NOISE_KINDS = ("gaussian", "mask")
 
 
 def _corrupt_numpy(x, noise, noise_level, seed):
