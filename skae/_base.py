@@ -217,6 +217,17 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     infinite stops training with a ``FloatingPointError``, and the estimator
     is left as it was before the call.
 
+    Inference (``transform``, ``inverse_transform`` and the scores) runs
+    each network through a ``tf.function`` compiled once per fitted model,
+    whatever the batch size, and batches of at most 32 rows of a
+    ``Sequential`` stack of ``Dense``, ``Conv2D`` and ``Conv2DTranspose``
+    layers through NumPy, within 1e-5 of the compiled result: a fraction of
+    a millisecond per row, from as many threads as you like. Other networks
+    use the compiled function for every batch. The NumPy path copies the
+    weights on first use after each ``fit``; if you change ``encoder_``'s
+    or ``decoder_``'s weights yourself, call ``fit`` again or
+    ``copy.deepcopy`` the estimator, which rebuilds the compiled functions.
+
     Examples
     --------
     A functional encoder with a skip connection, given as builder
@@ -438,6 +449,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             ).max
             model = self.model_ if resume else self._initialize_model(seed)
             history = self._fit_loop(model, X, initial_epoch=done, epochs=epochs, seed=seed)
+            self._drop_inference_functions()
             if not resume:
                 self._set_model(model)
                 self._built_with = self._model_params()
@@ -515,7 +527,13 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """Make ``model`` (a composed autoencoder) this estimator's ``model_``, ``encoder_`` and ``decoder_``."""
         self.model_ = model
         self.encoder_, self.decoder_ = _networks.split_autoencoder(model)
+        self._drop_inference_functions()
         self._latent_shape = _networks.latent_shape_of(self.encoder_, self.layout_.sample_shape)
+
+    def _drop_inference_functions(self):
+        # The compiled functions copy weights for their NumPy path; a new
+        # dict (not a cleared one) leaves any copy of the old state intact.
+        self._inference_cache = {}
 
     def _record_history(self, history, *, resume):
         merged = {key: list(values) for key, values in self.history_.items()} if resume else {}
@@ -582,9 +600,26 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     # ------------------------------------------------------------------
     # Inference
 
+    def _encode(self, x):
+        """Latent codes of samples ``x`` in the model's layout, float32."""
+        return _inference.inference_function(
+            self._inference_cache, "encoder", self.encoder_, self.layout_.sample_shape
+        )(x)
+
+    def _decode(self, z):
+        """Reconstructions of latent codes ``z`` of ``_latent_shape``, float32."""
+        return _inference.inference_function(self._inference_cache, "decoder", self.decoder_, self._latent_shape)(z)
+
     def _reconstruct(self, X):
-        out = _training.predict_in_batches(self.model_, self.layout_.to_model(X))
-        return out.reshape(len(X), -1)
+        # decoder_(encoder_(x)) is model_ at inference (its latent_l1 layer
+        # is the identity then), with the two functions transform and
+        # inverse_transform already use.
+        x = self.layout_.to_model(X)
+        out = np.empty(X.shape, dtype=np.float32)
+        step = _training.INFERENCE_BATCH_SIZE
+        for start in range(0, len(X), step):
+            out[start : start + step] = self._decode(self._encode(x[start : start + step])).reshape(-1, X.shape[1])
+        return out
 
     def transform(self, X):
         """Encode X into the latent space.
@@ -602,7 +637,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """
         check_is_fitted(self)
         X = self._check_input(X, reset=False)
-        Z = _training.predict_in_batches(self.encoder_, self.layout_.to_model(X))
+        Z = self._encode(self.layout_.to_model(X))
         return Z.reshape(len(X), -1).astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):
@@ -626,7 +661,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 f"expects latent codes of {self._n_features_out} features "
                 "(the output of transform)."
             )
-        out = _training.predict_in_batches(self.decoder_, Z.reshape((len(Z), *self._latent_shape)))
+        out = self._decode(Z.reshape((len(Z), *self._latent_shape)))
         return self.layout_.restore(out.reshape(len(Z), -1).astype(Z.dtype, copy=False))
 
     def score_samples(self, X):

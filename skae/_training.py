@@ -9,6 +9,9 @@ Two things here matter for speed and reproducibility:
 * :func:`predict_in_batches` calls ``predict_on_batch`` on large chunks.
   ``model.predict`` builds a data adapter and callbacks on every call (tens
   of milliseconds even for one row) and runs at batch size 32 by default.
+  The estimators pass it a :class:`skae._inference.InferenceFunction`,
+  whose ``predict_on_batch`` is compiled once for every batch size (Keras's
+  own retraces for each new one).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer, _builders, _training
+from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer, _builders
 from ._conv import CONV_CONSTRAINTS, ImageInputMixin
 from ._dense import _decoder_sizes
 from ._docstrings import fill_shared_parameters
@@ -249,7 +249,7 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         rng = check_random_state(random_state)
         Z = rng.standard_normal((int(n_samples), self._n_features_out)).astype(np.float32)
-        out = _training.predict_in_batches(self.decoder_, Z)
+        out = self._decode(Z)
         return self.layout_.restore(out.reshape(len(Z), -1))
 
     def __sklearn_tags__(self):
