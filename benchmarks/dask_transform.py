@@ -30,6 +30,10 @@ import numpy as np  # noqa: E402
 from _common import Config, load_mnist  # noqa: E402
 
 
+def _transform_block(block, estimator):
+    return estimator.transform(block)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
@@ -59,9 +63,13 @@ def main(argv=None):
         blocks = client.persist(da.from_array(big, chunks=(args.block, -1)))  # the data already lives on the workers
         for name, est in models.items():
             n_out = est._n_features_out
+            # Sent once: each worker unpickles (and compiles) the model once, not once per block.
+            [remote] = client.scatter([est], broadcast=True)
 
-            def on_cluster(est=est, n_out=n_out):
-                return blocks.map_blocks(est.transform, dtype=big.dtype, chunks=(args.block, n_out)).compute()
+            def on_cluster(remote=remote, n_out=n_out):
+                return blocks.map_blocks(
+                    _transform_block, remote, dtype=big.dtype, chunks=(args.block, n_out)
+                ).compute()
 
             def local(est=est):
                 return est.transform(big)

@@ -74,6 +74,11 @@ def _activation(layer):
     return ACTIVATIONS.get(name)
 
 
+def _array(variable):
+    """Return a copy of a Keras variable's value as a float32 array."""
+    return np.array(variable.value.numpy(), dtype=np.float32)
+
+
 def _same_padding(size, kernel, stride):
     out = -(-size // stride)
     total = max((out - 1) * stride + kernel - size, 0)
@@ -83,8 +88,8 @@ def _same_padding(size, kernel, stride):
 def _conv2d(layer):
     if layer.data_format != "channels_last" or tuple(layer.dilation_rate) != (1, 1) or layer.groups != 1:
         return None
-    kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel), dtype=np.float32)
-    bias = np.asarray(keras.ops.convert_to_numpy(layer.bias), dtype=np.float32) if layer.use_bias else 0.0
+    kernel = _array(layer.kernel)
+    bias = _array(layer.bias) if layer.use_bias else 0.0
     (kh, kw), (sh, sw), padding = layer.kernel_size, layer.strides, layer.padding
     weights = kernel.reshape(kh * kw * kernel.shape[2], kernel.shape[3])
 
@@ -107,8 +112,8 @@ def _conv2d_transpose(layer):
         or getattr(layer, "output_padding", None) is not None
     ):
         return None
-    kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel), dtype=np.float32)  # (kh, kw, out, in)
-    bias = np.asarray(keras.ops.convert_to_numpy(layer.bias), dtype=np.float32) if layer.use_bias else 0.0
+    kernel = _array(layer.kernel)  # (kh, kw, out, in)
+    bias = _array(layer.bias) if layer.use_bias else 0.0
     (kh, kw), (sh, sw), padding = layer.kernel_size, layer.strides, layer.padding
     weights = kernel.transpose(3, 0, 1, 2).reshape(kernel.shape[3], -1)  # in -> (kh, kw, out)
 
@@ -133,8 +138,8 @@ def _conv2d_transpose(layer):
 
 
 def _dense(layer):
-    kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel), dtype=np.float32)
-    bias = np.asarray(keras.ops.convert_to_numpy(layer.bias), dtype=np.float32) if layer.use_bias else 0.0
+    kernel = _array(layer.kernel)
+    bias = _array(layer.bias) if layer.use_bias else 0.0
     return lambda x: x @ kernel + bias
 
 
