@@ -48,6 +48,11 @@ def parse_args(argv=None):
         "a --quick run only writes when this is given)",
     )
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per contender (default: 3)")
+    parser.add_argument("--n-train", type=int, default=None, help="MNIST training images used (default: 60,000)")
+    parser.add_argument(
+        "--kinds", nargs="+", choices=["dense", "conv", "conv-elu"], default=None, help="tutorial models to time"
+    )
     return parser.parse_args(argv)
 
 
@@ -91,6 +96,12 @@ def run(cfg, names, *, log=_log, on_section=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.quick_config() if args.quick else Config()
+    if args.repeats is not None:
+        cfg.repeats = args.repeats
+    if args.n_train is not None:
+        cfg.n_train = args.n_train
+    if args.kinds is not None:
+        cfg.kinds = tuple(args.kinds)
     output = args.output if args.output is not None else (None if args.quick else DEFAULT_OUTPUT)
     report, ok = run(cfg, args.only or list(SECTIONS), on_section=output.write_text if output else None)
     if output is None:

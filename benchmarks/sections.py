@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 from _common import REPO, clustering_accuracy, load_mnist, median_time, table, timed
@@ -89,18 +90,27 @@ def bench_overhead(cfg):
             for name, fn in contenders.items():
                 times[name].append(timed(fn)[0])
         raw = statistics.median(times["raw `model.fit`"])
+        raw_min = min(times["raw `model.fit`"])
         for name, ts in times.items():
             med = statistics.median(ts)
             rows.append(
-                [f"{kind} (tutorial)", name, f"{med:.2f}", f"{med / raw:.3f}", ", ".join(f"{t:.2f}" for t in ts)]
+                [
+                    f"{kind} (tutorial)",
+                    name,
+                    f"{med:.2f}",
+                    f"{med / raw:.3f}",
+                    f"{min(ts) / raw_min:.3f}",
+                    ", ".join(f"{t:.2f}" for t in ts),
+                ]
             )
         if scikeras_note:
             rows.append([f"{kind} (tutorial)", scikeras_note, "", "", ""])
         cfg.cache[f"fitted-{kind}"] = est
     return (
         f"Fit on {len(X):,} MNIST training images, batch 256, {epochs} epoch(s), same Keras model, data and "
-        f"seed; median of {cfg.repeats} interleaved runs after a warm-up. Target: skae/raw at most 1.02.\n\n"
-        + table(["model", "contender", "median fit (s)", "ratio to raw", "runs (s)"], rows)
+        f"seed; median (and minimum) of {cfg.repeats} interleaved runs after a warm-up; {_load_average()} at the end. "
+        "Target: skae/raw at most 1.02.\n\n"
+        + table(["model", "contender", "median fit (s)", "ratio to raw", "ratio of minimums", "runs (s)"], rows)
     )
 
 
@@ -390,6 +400,135 @@ def bench_tsne(cfg):
     )
 
 
+# ----------------------------------------------------------------------
+# 8. Start-up and serving latency
+
+
+def _load_average():
+    try:
+        return "load average " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:  # not available on this platform
+        return "load average unknown"
+
+
+def _startup_time(code):
+    start = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+STARTUP_CASES = {
+    "`import skae`": ("import skae", "import sklearn.decomposition"),
+    "`skae --help`": (
+        "import sys; from skae.cli import main; sys.argv = ['skae', '--help']; main()",
+        "import sklearn.decomposition",
+    ),
+    "`from skae import DenseAutoencoder`; build, `clone`": (
+        "from sklearn.base import clone; from skae import DenseAutoencoder; clone(DenseAutoencoder())",
+        "import sklearn.decomposition",
+    ),
+}
+
+
+def bench_startup(cfg):
+    """Fresh-process start-up of skae against ``import sklearn.decomposition``, alternated."""
+    repeats = 3 if cfg.quick else 12
+    rows = []
+    load_before = _load_average()
+    for name, (code, reference) in STARTUP_CASES.items():
+        ours, theirs = [], []
+        for _ in range(repeats):  # alternating, so load changes hit both alike
+            ours.append(_startup_time(code + "\n"))
+            theirs.append(_startup_time(reference))
+        rows.append(
+            [
+                name,
+                f"{min(ours):.2f} / {statistics.median(ours):.2f}",
+                f"{min(theirs):.2f} / {statistics.median(theirs):.2f}",
+                f"{min(ours) / min(theirs):.2f} / {statistics.median(ours) / statistics.median(theirs):.2f}",
+            ]
+        )
+    return (
+        f"Wall time of a fresh `python -c ...` process (interpreter start included), {repeats} runs each, "
+        "alternating with `import sklearn.decomposition`; min / median. Targets: `import skae` at most 1.3x, "
+        f"`skae --help` at most 1.5x. Machine: {load_before} before, {_load_average()} after.\n\n"
+        + table(["what", "skae (s)", "`import sklearn.decomposition` (s)", "ratio"], rows)
+    )
+
+
+def _keras_batched_transform(est, X):
+    """``transform`` as skae 0.x ran it: Keras's ``predict_on_batch`` on 4,096-row chunks."""
+    import keras
+
+    x = est.layout_.to_model(np.asarray(X, dtype=np.float32))
+    parts = [keras.ops.convert_to_numpy(est.encoder_.predict_on_batch(x[i : i + 4096])) for i in range(0, len(x), 4096)]
+    return np.concatenate(parts).reshape(len(X), -1)
+
+
+def bench_latency(cfg):
+    """One-row latency of every inference method against calling the Keras encoder, side by side."""
+    X, _, X_test, _ = load_mnist(cfg)
+    n_big = cfg.inference_rows
+    big = np.concatenate([X_test] * (n_big // len(X_test) + 1))[:n_big]
+    repeats = 50 if cfg.quick else 1000
+    rows = []
+    big_rows = []
+    for kind in cfg.kinds:
+        est = cfg.cache.get(f"fitted-{kind}") or _tutorial(kind, epochs=1, random_state=0).fit(X[:1024])
+        one, one_img = big[:1], _model_input(kind, big[:1])
+        z = est.transform(one)
+        calls = {
+            "`transform`": lambda est=est, x=one: est.transform(x),
+            "`inverse_transform`": lambda est=est, z=z: est.inverse_transform(z),
+            "`score_samples`": lambda est=est, x=one: est.score_samples(x),
+            "`decision_function`": lambda est=est, x=one: est.decision_function(x),
+            "`predict`": lambda est=est, x=one: est.predict(x),
+            "direct call `encoder_(x)`": lambda est=est, x=one_img: est.encoder_(x, training=False),
+        }
+        for fn in calls.values():  # warm-up: compiled functions, oneDNN kernels
+            for _ in range(20):
+                fn()
+        times = {name: [] for name in calls}
+        for _ in range(repeats):  # interleaved call by call
+            for name, fn in calls.items():
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+        direct = statistics.median(times["direct call `encoder_(x)`"])
+        for name, ts in times.items():
+            med = statistics.median(ts)
+            rows.append([f"{kind} (tutorial)", name, f"{med * 1e3:.3f}", f"{min(ts) * 1e3:.3f}", f"{med / direct:.2f}"])
+        predict_1 = median_time(lambda est=est, x=one_img: est.encoder_.predict(x, verbose=0), repeats=10, warmup=2)
+        rows.append(
+            [f"{kind} (tutorial)", "`encoder_.predict`", f"{predict_1 * 1e3:.3f}", "", f"{predict_1 / direct:.2f}"]
+        )
+        big_img = _model_input(kind, big)
+        contenders = {
+            "`transform`": lambda est=est: est.transform(big),
+            "Keras `predict_on_batch`, 4,096-row chunks (the previous `transform`)": (
+                lambda est=est: _keras_batched_transform(est, big)
+            ),
+            "direct call `encoder_(x)`": lambda est=est, x=big_img: est.encoder_(x, training=False),
+        }
+        for fn in contenders.values():
+            fn()
+        big_times = {name: [] for name in contenders}
+        for _ in range(3 if cfg.quick else 5):
+            for name, fn in contenders.items():
+                big_times[name].append(timed(fn)[0])
+        for name, ts in big_times.items():
+            big_rows.append([f"{kind} (tutorial)", name, f"{statistics.median(ts):.3f}", f"{min(ts):.3f}"])
+    return (
+        f"1-row calls interleaved call by call, {repeats} rounds after 20 warm-up calls each; {_load_average()} "
+        "at the end. Targets: 1-row `transform` median at most 0.25 ms (dense) and 0.5 ms (conv), and at most "
+        "half the direct call.\n\n"
+        + table(["model", "call", "1 row median (ms)", "min (ms)", "ratio to direct call"], rows)
+        + f"\n\n{n_big:,} rows, median and min of interleaved runs:\n\n"
+        + table(["model", "call", f"{n_big:,} rows median (s)", "min (s)"], big_rows)
+    )
+
+
 from anomaly import bench_anomaly  # noqa: E402 - benchmarks/ is on sys.path when run.py runs
 
 SECTIONS = {
@@ -400,4 +539,6 @@ SECTIONS = {
     "scaling": ("5. Scaling", bench_scaling),
     "tsne": ("6. t-SNE", bench_tsne),
     "anomaly": ("7. Anomaly detection", bench_anomaly),
+    "startup": ("8. Start-up time", bench_startup),
+    "latency": ("9. Serving latency", bench_latency),
 }

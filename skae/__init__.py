@@ -8,15 +8,28 @@ wraps any Keras encoder and decoder; :class:`DenseAutoencoder`,
 from a few parameters.
 """
 
-from . import datasets, metrics, plotting  # plotting imports matplotlib only when called
-from ._base import AutoencoderTransformer
-from ._conv import ConvAutoencoder
-from ._dense import DenseAutoencoder
-from ._interpolate import interpolate
-from ._persistence import load
+from ._lazy import lazy_attributes
 from ._registry import register_estimator
-from ._variational import VariationalAutoencoder
 from ._version import __version__
+
+# Each public name is imported from its module when first used (PEP 562):
+# ``import skae`` loads neither TensorFlow nor Keras, and the estimators
+# load them only when they fit, transform or load a model.
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "AutoencoderTransformer": "_base",
+        "ConvAutoencoder": "_conv",
+        "DenseAutoencoder": "_dense",
+        "VariationalAutoencoder": "_variational",
+        "datasets": "datasets",
+        "interpolate": "_interpolate",
+        "load": "_persistence",
+        "metrics": "metrics",
+        "plotting": "plotting",
+        "presets": "presets",
+    },
+)
 
 __all__ = [
     "AutoencoderTransformer",

@@ -188,6 +188,15 @@ class GaussianSampler(layers.Layer):
         return {**super().get_config(), "kl_weight": self.kl_weight, "seed": self.seed}
 
 
+def custom_objects():
+    """Return skae's own Keras classes by their registered names.
+
+    Importing this module registers them; loading or unpickling a model
+    that uses them needs them registered, or passed as ``custom_objects``.
+    """
+    return {keras.saving.get_registered_name(GaussianSampler): GaussianSampler}
+
+
 def gaussian_latent_layers(latent_dim, kl_weight, seeds):
     """Return a VAE encoder's head: the linear ``Dense`` of the latent mean and log-variance, then the sampler."""
     return [

@@ -7,8 +7,7 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import StrOptions
 
-from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer
-from ._builders import conv_decoder_layers, conv_encoder_layers, conv_shapes, latent_dense, sequential
+from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer, _builders
 from ._docstrings import fill_shared_parameters
 from ._layout import LayoutRequest, parse_shape
 from ._validation import int_pair, positive_ints
@@ -74,14 +73,16 @@ class ImageInputMixin:
         filters = positive_ints("filters", self.filters, min_length=1)
         kernel_size = int_pair("kernel_size", self.kernel_size)
         strides = int_pair("strides", self.strides)
-        sizes = conv_shapes(
+        sizes = _builders.conv_shapes(
             image_shape, filters=filters, kernel_size=kernel_size, strides=strides, padding=self.padding
         )
-        encoder = [*conv_encoder_layers(filters, kernel_size, strides, self.padding, self.conv_activation, seeds)]
+        encoder = [
+            *_builders.conv_encoder_layers(filters, kernel_size, strides, self.padding, self.conv_activation, seeds)
+        ]
         encoder += head(seeds)
 
         def decoder():
-            return conv_decoder_layers(
+            return _builders.conv_decoder_layers(
                 image_shape, sizes[-1], filters, kernel_size, strides, self.activation, self.output_activation, seeds
             )
 
@@ -246,6 +247,8 @@ class ConvAutoencoder(ImageInputMixin, AutoencoderTransformer):
 
     def _build_encoder_decoder(self, sample_shape, seeds):
         encoder, decoder = self._conv_stacks(
-            sample_shape, seeds, head=lambda seeds: [latent_dense(self.latent_dim, self.activation, seeds)]
+            sample_shape, seeds, head=lambda seeds: [_builders.latent_dense(self.latent_dim, self.activation, seeds)]
         )
-        return sequential(sample_shape, encoder, "encoder"), sequential((self.latent_dim,), decoder(), "decoder")
+        return _builders.sequential(sample_shape, encoder, "encoder"), _builders.sequential(
+            (self.latent_dim,), decoder(), "decoder"
+        )

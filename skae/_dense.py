@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer
-from ._builders import dense_layers, latent_dense, sequential
+from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer, _builders
 from ._docstrings import fill_shared_parameters
 from ._layout import LayoutRequest
 from ._validation import positive_ints
@@ -148,16 +147,19 @@ class DenseAutoencoder(AutoencoderTransformer):
     def _build_encoder_decoder(self, sample_shape, seeds):
         hidden = positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
         latent_activation = self.activation if self.latent_activation is None else self.latent_activation
-        encoder = sequential(
+        encoder = _builders.sequential(
             sample_shape,
-            [*dense_layers(hidden, self.activation, seeds), latent_dense(self.latent_dim, latent_activation, seeds)],
+            [
+                *_builders.dense_layers(hidden, self.activation, seeds),
+                _builders.latent_dense(self.latent_dim, latent_activation, seeds),
+            ],
             "encoder",
         )
-        decoder = sequential(
+        decoder = _builders.sequential(
             (self.latent_dim,),
             [
-                *dense_layers(_decoder_sizes(hidden, self.decoder_layer_sizes), self.activation, seeds),
-                *dense_layers([sample_shape[0]], self.output_activation, seeds),
+                *_builders.dense_layers(_decoder_sizes(hidden, self.decoder_layer_sizes), self.activation, seeds),
+                *_builders.dense_layers([sample_shape[0]], self.output_activation, seeds),
             ],
             "decoder",
         )

@@ -30,13 +30,21 @@ import warnings
 import zipfile
 import zlib
 
-import keras
 import numpy as np
 import sklearn
 
+# skae's own estimator classes register themselves when imported, so that
+# load() finds the class a file names; none of these modules imports Keras.
+from . import _conv, _dense, _variational  # noqa: F401
 from ._layout import SampleLayout
+from ._lazy import LazyModule
 from ._registry import class_name, registered_class
 from ._version import __version__
+
+# Keras loads only when a model is saved or loaded (see _lazy), so ``skae.load``
+# can be imported without it.
+keras = LazyModule("keras")
+_builders = LazyModule("skae._builders")
 
 FORMAT = "skae-estimator"
 # Version 2: model_ became the composition of encoder_ and decoder_, and
@@ -119,7 +127,9 @@ def _load_keras(data, what):
         with open(model_path, "wb") as f:
             f.write(data)
         try:
-            return keras.saving.load_model(model_path, safe_mode=True, compile=what == MODEL)
+            return keras.saving.load_model(
+                model_path, safe_mode=True, compile=what == MODEL, custom_objects=_builders.custom_objects()
+            )
         except Exception as exc:
             raise ValueError(
                 f"holds a Keras model ({what}) that cannot be loaded safely: {exc}. skae loads models with "

@@ -9,12 +9,17 @@ Two things here matter for speed and reproducibility:
 * :func:`predict_in_batches` calls ``predict_on_batch`` on large chunks.
   ``model.predict`` builds a data adapter and callbacks on every call (tens
   of milliseconds even for one row) and runs at batch size 32 by default.
+  The estimators pass it a :class:`skae._inference.InferenceFunction`,
+  whose ``predict_on_batch`` is compiled once for every batch size (Keras's
+  own retraces for each new one).
 """
 
 from __future__ import annotations
 
 import keras
 import numpy as np
+
+from ._validation import NOISE_KINDS
 
 # Rows per inference call: large enough to amortise the per-call cost,
 # small enough that one batch of conv activations stays around 100 MB.
@@ -23,9 +28,6 @@ INFERENCE_BATCH_SIZE = 4096
 # by batch size, so without padding a row's output could differ in its last
 # bits depending on whether it came alone or with a few other rows.
 MIN_INFERENCE_BATCH_SIZE = 32
-
-
-NOISE_KINDS = ("gaussian", "mask")
 
 
 def _corrupt_numpy(x, noise, noise_level, seed):

@@ -6,6 +6,9 @@ from numbers import Integral
 
 import numpy as np
 
+#: The kinds of training noise the ``noise`` parameter takes.
+NOISE_KINDS = ("gaussian", "mask")
+
 
 def positive_ints(name, value, *, min_length=0):
     """Return ``value`` as a tuple of positive ints, or raise ValueError."""

@@ -10,13 +10,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer
-from ._builders import dense_layers, gaussian_latent_layers, sequential
+from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer, _builders
 from ._conv import CONV_CONSTRAINTS, ImageInputMixin
 from ._dense import _decoder_sizes
 from ._docstrings import fill_shared_parameters
 from ._layout import LayoutRequest
-from ._training import predict_in_batches
 from ._validation import positive_ints
 
 
@@ -209,18 +207,22 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
         kl_weight = self.beta / math.prod(sample_shape)
 
         def head(seeds):
-            return gaussian_latent_layers(self.latent_dim, kl_weight, seeds)
+            return _builders.gaussian_latent_layers(self.latent_dim, kl_weight, seeds)
 
         if self.architecture == "conv":
             encoder, decoder = self._conv_stacks(sample_shape, seeds, head)
-            return sequential(sample_shape, encoder, "encoder"), sequential((self.latent_dim,), decoder(), "decoder")
+            return _builders.sequential(sample_shape, encoder, "encoder"), _builders.sequential(
+                (self.latent_dim,), decoder(), "decoder"
+            )
         hidden = positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
-        encoder = sequential(sample_shape, [*dense_layers(hidden, self.activation, seeds), *head(seeds)], "encoder")
-        decoder = sequential(
+        encoder = _builders.sequential(
+            sample_shape, [*_builders.dense_layers(hidden, self.activation, seeds), *head(seeds)], "encoder"
+        )
+        decoder = _builders.sequential(
             (self.latent_dim,),
             [
-                *dense_layers(_decoder_sizes(hidden, self.decoder_layer_sizes), self.activation, seeds),
-                *dense_layers([sample_shape[0]], self.output_activation, seeds),
+                *_builders.dense_layers(_decoder_sizes(hidden, self.decoder_layer_sizes), self.activation, seeds),
+                *_builders.dense_layers([sample_shape[0]], self.output_activation, seeds),
             ],
             "decoder",
         )
@@ -247,7 +249,7 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         rng = check_random_state(random_state)
         Z = rng.standard_normal((int(n_samples), self._n_features_out)).astype(np.float32)
-        out = predict_in_batches(self.decoder_, Z)
+        out = self._decode(Z)
         return self.layout_.restore(out.reshape(len(Z), -1))
 
     def __sklearn_tags__(self):

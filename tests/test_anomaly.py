@@ -90,3 +90,18 @@ def test_fit_on_a_dataframe_sets_the_threshold_without_warnings(digits):
         warnings.simplefilter("error")
         ae = DenseAutoencoder(hidden_layer_sizes=(8,), latent_dim=2, epochs=1, random_state=0).fit(frame)
         assert np.mean(ae.predict(frame) == -1) == pytest.approx(0.1, abs=1 / 300)
+
+
+def test_offset_scores_a_seeded_subset_of_large_training_sets(monkeypatch, digits):
+    # Above OFFSET_SAMPLES rows, fit scores that many rows (no full extra
+    # pass), drawn from random_state: the threshold is reproducible and
+    # close to the quantile over all rows.
+    from skae import _base
+
+    monkeypatch.setattr(_base, "OFFSET_SAMPLES", 400)
+    X = digits[0]
+    first = DenseAutoencoder(hidden_layer_sizes=(16,), latent_dim=4, epochs=2, random_state=0).fit(X)
+    again = DenseAutoencoder(hidden_layer_sizes=(16,), latent_dim=4, epochs=2, random_state=0).fit(X)
+    assert first.offset_ == again.offset_
+    flagged = np.mean(first.predict(X) == -1)
+    assert flagged == pytest.approx(0.1, abs=0.04)

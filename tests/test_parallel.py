@@ -78,3 +78,19 @@ def test_grid_search_on_a_local_dask_cluster(data, serial):
             threads == (1, 1) for threads in client.run(_worker_threads).values()
         )
     assert_same_search(result, serial)
+
+
+def test_transform_a_dask_array_on_a_local_cluster(data, serial):
+    distributed = pytest.importorskip("distributed")
+    da = pytest.importorskip("dask.array")
+    est = serial.best_estimator_
+    expected = est.transform(data)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        blocks = da.from_array(data, chunks=(100, -1))
+        Z = blocks.map_blocks(est.transform, dtype=data.dtype, chunks=(100, est._n_features_out)).compute()
+    np.testing.assert_allclose(Z, expected, rtol=1e-5, atol=1e-6)
