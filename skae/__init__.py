@@ -11,6 +11,7 @@ from a few parameters.
 from . import datasets, metrics, plotting  # plotting imports matplotlib only when called
 from ._base import AutoencoderTransformer
 from ._conv import ConvAutoencoder
+from ._deep_clustering import DeepEmbeddedClustering
 from ._dense import DenseAutoencoder
 from ._interpolate import interpolate
 from ._persistence import load
@@ -21,6 +22,7 @@ from ._version import __version__
 __all__ = [
     "AutoencoderTransformer",
     "ConvAutoencoder",
+    "DeepEmbeddedClustering",
     "DenseAutoencoder",
     "VariationalAutoencoder",
     "datasets",
