@@ -65,7 +65,7 @@ class ClusteringLayer(keras.layers.Layer):
     def build(self, input_shape):
         n_latent = int(np.prod(input_shape[1:]))
         self.centers = self.add_weight(
-            shape=(self.n_clusters, n_latent), initializer="glorot_uniform", name="centers", trainable=True
+            shape=(self.n_clusters, n_latent), initializer="zeros", name="centers", trainable=True
         )
 
     def call(self, inputs):
@@ -354,7 +354,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         return type(optimizer).from_config(optimizer.get_config())
 
     def _initialize_model(self, autoencoder, centers):
-        """The fine-tuning model: the autoencoder's encoder, the centres and, for IDEC, its decoder."""
+        """Build the fine-tuning model: the encoder, the centres and, for IDEC, the decoder."""
         sample_shape = autoencoder.layout_.sample_shape
         inputs = keras.Input(sample_shape)
         latent = autoencoder.encoder_(inputs)
