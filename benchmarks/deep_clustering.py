@@ -186,12 +186,26 @@ def main(argv=None):
     one.add_argument("--n", type=int, default=N_IMAGES)
     one.add_argument("--out", type=Path, required=True)
     one.add_argument("--params", default="{}", help="JSON dict of DeepEmbeddedClustering parameters")
+    one.add_argument(
+        "--autoencoder-params",
+        default=None,
+        help="JSON dict: pretrain skae.presets.clustering_autoencoder(10, output_activation='linear', **these) "
+        "instead of the default network (the same network with these changes)",
+    )
     show = commands.add_parser("report", help="render the table of the JSON lines")
     show.add_argument("jsonl", type=Path)
     args = parser.parse_args(argv)
     if args.command == "run":
         X, y = _load(args.n)
-        result = run_one(X, y, args.seed, **json.loads(args.params))
+        params = json.loads(args.params)
+        if args.autoencoder_params is not None:
+            from skae.presets import clustering_autoencoder
+
+            extra = json.loads(args.autoencoder_params)
+            params["autoencoder"] = clustering_autoencoder(10, output_activation="linear", **extra)
+        result = run_one(X, y, args.seed, **params)
+        if args.autoencoder_params is not None:
+            result["params"]["autoencoder"] = f"clustering_autoencoder(10, output_activation='linear', **{extra})"
         with open(args.out, "a") as f:
             f.write(json.dumps(result) + "\n")
         print(json.dumps(result))
