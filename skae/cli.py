@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -251,7 +252,10 @@ def _recommended_clustering(ae, X, n_clusters, args, say):
         return None
     say(f"recommended clustering ({RECOMMENDED}, skae.presets.clustering_pipeline) ...")
     start = time.perf_counter()
-    labels = pipeline.fit_predict(X)
+    with warnings.catch_warnings():
+        # A seeded UMAP runs single-threaded and says so; the demo is seeded on purpose.
+        warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
+        labels = pipeline.fit_predict(X)
     seconds = time.perf_counter() - start
     say(f"  done in {seconds:.1f} s")
     return labels, seconds
