@@ -42,9 +42,7 @@ start = time.perf_counter()
 dec = DeepEmbeddedClustering(10, pretrain_epochs=PRETRAIN_EPOCHS, max_iter=MAX_ITER, random_state=0).fit(X)
 print(f"fitted in {time.perf_counter() - start:.0f} s, {dec.n_iter_} fine-tuning steps")
 for name, labels in [("KMeans on the pretrained codes", dec.init_labels_), ("DEC after fine-tuning", dec.labels_)]:
-    print(
-        f"{name}: accuracy {clustering_accuracy(y, labels):.3f}, NMI {normalized_mutual_info_score(y, labels):.3f}"
-    )
+    print(f"{name}: accuracy {clustering_accuracy(y, labels):.3f}, NMI {normalized_mutual_info_score(y, labels):.3f}")
 
 # %%
 # Soft assignments
