@@ -34,6 +34,10 @@ from ._registry import register_estimator
 FLOAT_DTYPES = (np.float64, np.float32)
 #: KMeans restarts when placing the initial centres (as in DEC's code).
 KMEANS_N_INIT = 20
+#: Input corruption of the default network's pretraining: 20% of the values
+#: masked, as DEC's stacked autoencoder used dropout on its inputs. On 10,000
+#: MNIST images it raised DEC's accuracy on every seed measured.
+DEFAULT_NOISE = ("mask", 0.2)
 
 
 @keras.saving.register_keras_serializable(package="skae")
@@ -127,7 +131,9 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         ``random_state`` drawn from ours. None builds the papers' network,
         :func:`skae.presets.clustering_autoencoder` with a linear output: a
         ``d-500-500-2000-n_clusters`` dense encoder and its mirror, trained
-        with Adam at batch size ``batch_size``.
+        with Adam at batch size ``batch_size`` as a denoising autoencoder
+        (``noise="mask", noise_level=0.2``: a fifth of the input values set
+        to 0, as DEC pretrains with dropout on its inputs).
     reconstruction_weight : float, default=0.0
         Weight of the decoder's reconstruction loss during fine-tuning. 0 is
         DEC (the decoder is left as pretrained); above 0 is IDEC. On 10,000
@@ -192,7 +198,8 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     "Deep clustering"); the research runs behind them found DEC with SGD
     more accurate than IDEC with Adam from the same pretrained network
     (0.764 against 0.732 after 100 pretraining epochs), and 50 pretraining
-    epochs better than 100.
+    epochs better than 100; denoising pretraining then raised DEC's
+    accuracy on each of three seeds (mean 0.787 against 0.776).
 
     A loss that becomes NaN or infinite stops fine-tuning with a
     ``FloatingPointError`` and leaves the estimator as it was.
@@ -332,6 +339,8 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
                 epochs=self.pretrain_epochs,
                 batch_size=self.batch_size,
                 output_activation="linear",
+                noise=DEFAULT_NOISE[0],
+                noise_level=DEFAULT_NOISE[1],
                 random_state=seed,
                 verbose=2 if self.verbose else 0,  # Keras's one line per epoch
             )

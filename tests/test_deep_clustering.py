@@ -88,6 +88,7 @@ def test_default_autoencoder_is_the_papers_network(digits):
     assert type(ae).__name__ == "DenseAutoencoder"
     assert ae.hidden_layer_sizes == (500, 500, 2000)
     assert ae.latent_dim == 4 and ae.epochs == 1 and ae.output_activation == "linear"
+    assert (ae.noise, ae.noise_level) == ("mask", 0.2)  # denoising pretraining
 
 
 def test_conv_autoencoder_can_be_given(digits):
