@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _persistence
@@ -233,7 +233,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "update_interval": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, 1, closed="both")],
-        "optimizer": [StrOptions({"sgd", "adam", "rmsprop", "adamw", "adagrad"}), HasMethods(["get_config"]), None],
+        "optimizer": [str, HasMethods(["get_config"]), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
