@@ -172,7 +172,7 @@ def bench_deep_clustering(cfg):
         X, y = _load(N_IMAGES)
         runs = [run_one(X, y, seed) for seed in SEEDS]
     return (
-        "`DeepEmbeddedClustering(10, random_state=seed)` with its defaults (DEC: 50 epochs of denoising "
+        "`DeepEmbeddedClustering(10, random_state=seed)` with its defaults (DEC: 100 epochs of denoising "
         "pretraining of the d-500-500-2000-10 network, SGD fine-tuning) on the first MNIST training images; "
         "KMeans on the pretrained latents is where fine-tuning starts.\n\n" + report(runs)
     )
