@@ -28,7 +28,10 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
 from _common import Config, environment  # noqa: E402
+from deep_clustering import bench_deep_clustering  # noqa: E402
 from sections import SECTIONS  # noqa: E402
+
+SECTIONS = {**SECTIONS, "deep_clustering": ("10. Deep clustering", bench_deep_clustering)}
 
 DEFAULT_OUTPUT = HERE / "results.md"
 

@@ -19,6 +19,7 @@ ORDER = [
     "plot_vae_samples.py",
     "plot_denoising.py",
     "plot_anomaly_scores.py",
+    "plot_deep_clustering.py",
     "plot_own_network.py",
     # practice
     "plot_grid_search.py",

@@ -106,7 +106,7 @@ sphinx_gallery_conf = {
     # Sections in the order that teaches (basics first), and so the examples
     # within each; see docs/_gallery_order.py.
     "subsection_order": ExplicitOrder(
-        [str(ROOT / "examples" / section) for section in ("basics", "latent_space", "variants", "practice")]
+        [f"../examples/{section}" for section in ("basics", "latent_space", "variants", "practice")]
     ),
     "within_subsection_order": "_gallery_order.TeachingOrder",
     "remove_config_comments": True,

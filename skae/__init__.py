@@ -20,6 +20,7 @@ __getattr__, __dir__ = lazy_attributes(
     {
         "AutoencoderTransformer": "_base",
         "ConvAutoencoder": "_conv",
+        "DeepEmbeddedClustering": "_deep_clustering",
         "DenseAutoencoder": "_dense",
         "VariationalAutoencoder": "_variational",
         "datasets": "datasets",
@@ -34,6 +35,7 @@ __getattr__, __dir__ = lazy_attributes(
 __all__ = [
     "AutoencoderTransformer",
     "ConvAutoencoder",
+    "DeepEmbeddedClustering",
     "DenseAutoencoder",
     "VariationalAutoencoder",
     "datasets",

@@ -155,10 +155,15 @@ def _encode_param(name, value, members):
     return _encode(f"parameter {name!r}", value)
 
 
-def save(estimator, path):
+def save(estimator, path, *, wrapper=None):
     """Write a fitted skae estimator to one file at ``path``.
 
-    See :meth:`AutoencoderTransformer.save`.
+    See :meth:`AutoencoderTransformer.save`. ``wrapper``, an
+    ``(owner, entry)`` pair, saves an estimator built around this fitted
+    autoencoder (such as :class:`~skae.DeepEmbeddedClustering`): ``entry``
+    is a dict of plain values written under ``"wrapper"`` with the owner's
+    registered class, and :func:`load` returns
+    ``owner_class._from_saved(autoencoder, entry)``.
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -185,6 +190,9 @@ def save(estimator, path):
         "fitted": fitted,
         "versions": {"skae": _skae_version(), "keras": keras.__version__, "sklearn": sklearn.__version__},
     }
+    if wrapper is not None:
+        owner, entry = wrapper
+        metadata["wrapper"] = {"class": class_name(type(owner)), "entry": _encode("the wrapper", entry)}
     path = os.fspath(path)
     with tempfile.TemporaryDirectory() as tmp:
         # Write next to the target and rename, so a crash never leaves a
@@ -323,7 +331,23 @@ def load(path):
     except (AttributeError, ValueError) as exc:
         raise ValueError(f"{path!r} holds a model that does not match its metadata: {exc}.") from exc
     estimator._built_with = estimator._model_params()
+    if "wrapper" in metadata:
+        return _load_wrapper(estimator, metadata["wrapper"], path)
     return estimator
+
+
+def _load_wrapper(autoencoder, wrapper, path):
+    """Return the estimator a ``"wrapper"`` entry builds around the loaded ``autoencoder``."""
+    owner = registered_class(wrapper.get("class")) if isinstance(wrapper, dict) else None
+    if owner is None:
+        raise ValueError(
+            f"{path!r} holds a {wrapper.get('class') if isinstance(wrapper, dict) else wrapper!r}, which is not a "
+            "loaded skae estimator class. Import the module that defines it before loading."
+        )
+    try:
+        return owner._from_saved(autoencoder, _decode(wrapper["entry"]))
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path!r} has invalid estimator metadata: {exc}.") from exc
 
 
 def _decode_param(name, value, members, path):

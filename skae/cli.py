@@ -3,8 +3,10 @@
 ``skae demo`` loads MNIST (or, when it cannot be had, scikit-learn's 8x8
 digits), trains the tutorial's dense, convolutional or ELU convolutional
 autoencoder, compares its reconstructions with PCA's and its latent
-clusters with KMeans on raw pixels, and writes the tutorial's figures and a
-Markdown report to a folder. ``python -m skae demo`` does the same.
+clusters with KMeans on raw pixels, clusters the same latent codes the way
+skae recommends (:func:`skae.presets.clustering_pipeline`: UMAP, then a
+Gaussian mixture), and writes the tutorial's figures and a Markdown report
+to a folder. ``python -m skae demo`` does the same.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 MODELS = ("dense", "conv", "conv-elu")
 DATASETS = ("auto", "mnist", "digits")
+CLUSTERINGS = ("umap", "none")
+RECOMMENDED = "latent codes → UMAP → GMM"
 DEFAULT_N_SAMPLES = 20_000
 # Defaults per data set: (epochs, batch size, latent size). The 8x8 digits
 # have only 1,437 training images, so they get more and smaller steps, and a
@@ -64,7 +69,8 @@ def build_parser():
             "train an autoencoder with one line of progress per epoch, report its test reconstruction MSE "
             "against PCA with as many components, cluster its latent codes with KMeans and report accuracy, "
             "NMI and ARI against KMeans on raw pixels, and write the figures and a Markdown report to the "
-            "output folder. The defaults take a few minutes on two CPU cores."
+            "output folder. It also clusters the latent codes as skae recommends (UMAP, then a Gaussian mixture) and "
+            "reports that beside them. The defaults take a few minutes on two CPU cores."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -136,6 +142,14 @@ def build_parser():
         help="OpenMP threads for KMeans and t-SNE; 0 keeps the libraries' default (all cores). One thread is "
         "slower on an idle machine but avoids their busy-waiting, which can make them many times slower on a CPU "
         "shared with other processes",
+    )
+    demo.add_argument(
+        "--clustering",
+        choices=CLUSTERINGS,
+        default="umap",
+        help="'umap' also clusters the latent codes as skae recommends: UMAP, then a Gaussian mixture "
+        "(skae.presets.clustering_pipeline on the trained autoencoder; needs `pip install skae[umap]`); "
+        "'none' skips it",
     )
     demo.add_argument("--no-plots", action="store_true", help="skip the figures (and matplotlib)")
     demo.add_argument("--quiet", action="store_true", help="print only the final summary")
@@ -220,7 +234,34 @@ def _clustering_scores(y, labels):
     }
 
 
-def _write_figures(out_dir, ae, history, X_train, y_train, X_test, y_test, args, say):
+def _recommended_clustering(ae, X, n_clusters, args, say):
+    """Cluster X as skae recommends, reusing the trained ``ae``; return ``(labels, seconds)`` or None.
+
+    :func:`skae.presets.clustering_pipeline` with the demo's fitted
+    autoencoder frozen in it: the pipeline's UMAP and Gaussian mixture are
+    fitted on its latent codes, and the autoencoder is not trained again.
+    """
+    from sklearn.frozen import FrozenEstimator
+
+    from .presets import clustering_pipeline
+
+    try:
+        pipeline = clustering_pipeline(n_clusters, autoencoder=FrozenEstimator(ae), random_state=args.random_state)
+    except ImportError as exc:
+        say(f"the recommended clustering is skipped: {exc}")
+        return None
+    say(f"recommended clustering ({RECOMMENDED}, skae.presets.clustering_pipeline) ...")
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        # A seeded UMAP runs single-threaded and says so; the demo is seeded on purpose.
+        warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
+        labels = pipeline.fit_predict(X)
+    seconds = time.perf_counter() - start
+    say(f"  done in {seconds:.1f} s")
+    return labels, seconds
+
+
+def _write_figures(out_dir, ae, history, X_train, y_train, X_test, y_test, args, say, recommended_labels=None):
     """Draw the tutorial's figures into ``out_dir``; return ``{title: file name}``."""
     import matplotlib
 
@@ -262,6 +303,10 @@ def _write_figures(out_dir, ae, history, X_train, y_train, X_test, y_test, args,
     save(ax.figure, "latent_map.png", "Latent map (t-SNE)")
     ax = plotting.plot_latent_images(xy, X_train[:n], y_train[:n], embedder="precomputed", n_images=200)
     save(ax.figure, "latent_images.png", "Latent map with images")
+    if recommended_labels is not None:
+        ax = plotting.plot_latent_map(xy, recommended_labels[:n], embedder="precomputed")
+        ax.set_title(f"the same t-SNE map, coloured by the recommended clusters ({RECOMMENDED})")
+        save(ax.figure, "latent_map_clusters.png", "Latent map (t-SNE) coloured by the recommended clusters")
     return figures
 
 
@@ -280,14 +325,27 @@ def _report(path, r):
         f"| autoencoder ({r['model']}, {r['latent_dim']}-d code) | {r['mse_ae']:.5f} |",
         f"| PCA ({r['pca_components']} components) | {r['mse_pca']:.5f} |",
         "",
-        f"## Clustering (KMeans, {r['n_clusters']} clusters, training images; higher is better)",
+        f"## Clustering ({r['n_clusters']} clusters, training images; higher is better)",
         "",
-        "| features | accuracy | NMI | ARI |",
-        "| --- | --- | --- | --- |",
+        "| features | accuracy | NMI | ARI | seconds |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    for name, scores in (("latent codes", r["cluster_ae"]), ("raw pixels", r["cluster_raw"])):
-        lines.append(f"| {name} | {scores['accuracy']:.3f} | {scores['NMI']:.3f} | {scores['ARI']:.3f} |")
+    rows = [
+        ("KMeans on latent codes", r["cluster_ae"], r["kmeans_seconds_ae"]),
+        ("KMeans on raw pixels", r["cluster_raw"], r["kmeans_seconds_raw"]),
+    ]
+    if r["cluster_recommended"] is not None:
+        rows.append((f"recommended: {RECOMMENDED}", r["cluster_recommended"], r["recommended_seconds"]))
+    for name, scores, seconds in rows:
+        lines.append(
+            f"| {name} | {scores['accuracy']:.3f} | {scores['NMI']:.3f} | {scores['ARI']:.3f} | {seconds:.1f} |"
+        )
     lines += ["", "Accuracy matches clusters to digits one to one (Hungarian method)."]
+    if r["cluster_recommended"] is not None:
+        lines += [
+            "The recommended clustering is `skae.presets.clustering_pipeline` with the trained autoencoder "
+            "frozen in it: UMAP (N2D's settings) embeds the latent codes and a Gaussian mixture clusters them."
+        ]
     if r["figures"]:
         lines += ["", "## Figures", ""]
         for title, name in r["figures"].items():
@@ -345,8 +403,15 @@ def _run_demo(args, say):
     n_clusters = len(np.unique(y_train))
     progress(f"KMeans ({n_clusters} clusters) on latent codes and on raw pixels ...")
     kmeans = {"n_clusters": n_clusters, "n_init": 10, "random_state": 42}
+    start = time.perf_counter()
     labels_ae = KMeans(**kmeans).fit_predict(ae.transform(X_train))
+    kmeans_seconds_ae = time.perf_counter() - start
+    start = time.perf_counter()
     labels_raw = KMeans(**kmeans).fit_predict(X_train)
+    kmeans_seconds_raw = time.perf_counter() - start
+    recommended = None
+    if args.clustering == "umap":
+        recommended = _recommended_clustering(ae, X_train, n_clusters, args, say if args.quiet else progress)
 
     results = {
         "data": name,
@@ -366,6 +431,10 @@ def _run_demo(args, say):
         "n_clusters": n_clusters,
         "cluster_ae": _clustering_scores(y_train, labels_ae),
         "cluster_raw": _clustering_scores(y_train, labels_raw),
+        "kmeans_seconds_ae": kmeans_seconds_ae,
+        "kmeans_seconds_raw": kmeans_seconds_raw,
+        "cluster_recommended": None if recommended is None else _clustering_scores(y_train, recommended[0]),
+        "recommended_seconds": None if recommended is None else recommended[1],
         "figures": {},
     }
     if args.no_plots:
@@ -377,16 +446,30 @@ def _run_demo(args, say):
             say('matplotlib is not installed, so no figures: pip install "skae[plots]" to get them')
         else:
             results["figures"] = _write_figures(
-                out_dir, ae, ae.history_, X_train, y_train, X_test, y_test, args, progress
+                out_dir,
+                ae,
+                ae.history_,
+                X_train,
+                y_train,
+                X_test,
+                y_test,
+                args,
+                progress,
+                recommended_labels=None if recommended is None else recommended[0],
             )
     _report(out_dir / "report.md", results)
 
     say("")
     say(f"data: {name}; model: {args.model}, latent size {latent_dim}, trained in {fit_seconds:.1f} s")
     say(f"test reconstruction MSE: autoencoder {results['mse_ae']:.5f}, PCA ({n_components}) {results['mse_pca']:.5f}")
-    for label, key in (("latent codes", "cluster_ae"), ("raw pixels  ", "cluster_raw")):
+    for label, key in (
+        ("KMeans on latent codes", "cluster_ae"),
+        ("KMeans on raw pixels  ", "cluster_raw"),
+        (f"recommended ({RECOMMENDED})", "cluster_recommended"),
+    ):
         s = results[key]
-        say(f"KMeans on {label}: accuracy {s['accuracy']:.3f}, NMI {s['NMI']:.3f}, ARI {s['ARI']:.3f}")
+        if s is not None:
+            say(f"{label}: accuracy {s['accuracy']:.3f}, NMI {s['NMI']:.3f}, ARI {s['ARI']:.3f}")
     say(f"report: {out_dir / 'report.md'}")
     return results
 

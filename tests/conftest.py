@@ -79,3 +79,12 @@ def small_wrapper(**params):
     return AutoencoderTransformer(
         **{"encoder": dense_encoder, "decoder": dense_decoder, "epochs": 2, "random_state": 0, **params}
     )
+
+
+def small_dec(**params):
+    """A DeepEmbeddedClustering of a tiny dense autoencoder: 3 pretraining epochs, at most 60 fine-tuning steps."""
+    from skae import DeepEmbeddedClustering, DenseAutoencoder
+
+    autoencoder = DenseAutoencoder(hidden_layer_sizes=(32,), latent_dim=10, output_activation="linear")
+    settings = {"n_clusters": 10, "autoencoder": autoencoder, "pretrain_epochs": 3, "max_iter": 60}
+    return DeepEmbeddedClustering(**{**settings, "update_interval": 20, "batch_size": 64, "random_state": 0, **params})

@@ -18,7 +18,7 @@ def bench(monkeypatch):
         pytest.skip(f"MNIST file not found at {MNIST_PATH}")
     monkeypatch.setenv("SKAE_MNIST", str(MNIST_PATH))
     monkeypatch.syspath_prepend(str(BENCHMARKS))
-    for name in ("run", "sections", "_common"):
+    for name in ("run", "sections", "_common", "deep_clustering"):
         sys.modules.pop(name, None)
     return importlib.import_module("run")
 

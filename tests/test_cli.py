@@ -18,7 +18,14 @@ from skae.datasets import load_digits
 MNIST_PATH = Path(
     os.environ.get("SKAE_MNIST", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist.npz")
 )
-FIGURES = ["history.png", "reconstructions.png", "interpolation.png", "latent_map.png", "latent_images.png"]
+FIGURES = [
+    "history.png",
+    "reconstructions.png",
+    "interpolation.png",
+    "latent_map.png",
+    "latent_images.png",
+    "latent_map_clusters.png",
+]
 OPTIONS = [
     "--model",
     "--dataset",
@@ -29,6 +36,7 @@ OPTIONS = [
     "--batch-size",
     "--tsne-samples",
     "--output",
+    "--clustering",
     "--random-state",
     "--threads",
     "--no-plots",
@@ -72,7 +80,8 @@ def test_demo_on_digits_writes_figures_and_report(tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "ConvAutoencoder" in report and "421,377" not in report  # an 8x8 model, not the MNIST one
     assert "| PCA (16 components) |" in report
-    assert re.search(r"\| latent codes \| 0\.\d{3} \| 0\.\d{3} \| -?0\.\d{3} \|", report)
+    assert re.search(r"\| KMeans on latent codes \| 0\.\d{3} \| 0\.\d{3} \| -?0\.\d{3} \|", report)
+    assert re.search(r"\| recommended: latent codes → UMAP → GMM \| 0\.\d{3} \| 0\.\d{3} \| -?0\.\d{3} \|", report)
     for name in FIGURES:
         assert f"]({name})" in report
 
@@ -96,8 +105,20 @@ def test_demo_results(tmp_path):
     for scores in (results["cluster_ae"], results["cluster_raw"]):
         assert 0 < scores["accuracy"] <= 1 and 0 <= scores["NMI"] <= 1
     assert results["cluster_raw"]["accuracy"] > 0.5
+    assert 0 < results["cluster_recommended"]["accuracy"] <= 1 and results["recommended_seconds"] > 0
     assert results["figures"] == {}
     assert (tmp_path / "report.md").exists()
+
+
+def test_recommended_clustering_can_be_skipped_and_is_skipped_without_umap(tmp_path, monkeypatch, capsys):
+    argv = ["demo", "--dataset", "digits", "--model", "dense", "--n-samples", "200", "--epochs", "1", "--no-plots"]
+    args = cli.build_parser().parse_args([*argv, "--clustering", "none", "--output", str(tmp_path)])
+    assert cli.run_demo(args, say=lambda message: None)["cluster_recommended"] is None
+    assert "recommended" not in (tmp_path / "report.md").read_text()
+
+    monkeypatch.setitem(sys.modules, "umap", None)  # as if umap-learn were not installed
+    assert run([*argv, "--output", str(tmp_path)]) == 0
+    assert "the recommended clustering is skipped: clustering_pipeline needs umap-learn" in capsys.readouterr().out
 
 
 def test_demo_falls_back_to_digits_without_mnist(tmp_path, monkeypatch, capsys):

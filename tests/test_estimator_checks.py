@@ -3,7 +3,13 @@
 from conftest import dense_decoder, dense_encoder
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer, ConvAutoencoder, DenseAutoencoder, VariationalAutoencoder
+from skae import (
+    AutoencoderTransformer,
+    ConvAutoencoder,
+    DeepEmbeddedClustering,
+    DenseAutoencoder,
+    VariationalAutoencoder,
+)
 
 # The checks feed tiny arrays with any number of features (1, 2, 3, 10, ...),
 # so the conv instance uses 1-pixel kernels and strides over images one row
@@ -24,6 +30,15 @@ ESTIMATORS = [
         strides=1,
         latent_dim=2,
         epochs=2,
+        batch_size=16,
+    ),
+    # A tiny autoencoder and a few fine-tuning steps: every check passes.
+    DeepEmbeddedClustering(
+        3,
+        autoencoder=DenseAutoencoder(hidden_layer_sizes=(8,), latent_dim=2, output_activation="linear"),
+        pretrain_epochs=2,
+        max_iter=10,
+        update_interval=5,
         batch_size=16,
     ),
 ]

@@ -1,0 +1,219 @@
+"""Deep clustering benchmark: ``DeepEmbeddedClustering`` with its defaults on MNIST.
+
+Each run fits ``DeepEmbeddedClustering(10, random_state=seed)`` on the
+first ``n`` MNIST training images and reports its accuracy, NMI and ARI
+beside those of KMeans on the pretrained latent codes (the centres it
+starts from), so the gain of fine-tuning shows. Pretraining and
+fine-tuning are timed apart (wall and CPU seconds), with the load average.
+
+``run.py --only deep_clustering`` runs it as a section of the suite. One
+run takes minutes on two cores, so it can also run one seed at a time,
+appending a JSON line per run, and render the table from those lines::
+
+    python benchmarks/deep_clustering.py run --seed 0 --n 10000 --out dec.jsonl
+    python benchmarks/deep_clustering.py report dec.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+
+import numpy as np  # noqa: E402
+from _common import mnist_path  # noqa: E402
+
+SEEDS = (0, 1, 2)
+N_IMAGES = 10_000
+TARGET_ACCURACY = 0.80
+TARGET_MINUTES = 25
+
+
+def _phase_timer():
+    """A ``DeepEmbeddedClustering`` that records the wall and CPU time of its two phases."""
+    from skae import DeepEmbeddedClustering
+
+    class TimedDEC(DeepEmbeddedClustering):
+        def _pretrain(self, X, seed):
+            start, cpu = time.perf_counter(), time.process_time()
+            result = super()._pretrain(X, seed)
+            self.timings_ = {"pretrain_s": time.perf_counter() - start, "pretrain_cpu_s": time.process_time() - cpu}
+            return result
+
+        def _fine_tune(self, *args):
+            start, cpu = time.perf_counter(), time.process_time()
+            result = super()._fine_tune(*args)
+            self.timings_.update(finetune_s=time.perf_counter() - start, finetune_cpu_s=time.process_time() - cpu)
+            return result
+
+    return TimedDEC
+
+
+def run_one(X, y, seed, **params):
+    """Fit one ``DeepEmbeddedClustering(10, random_state=seed, **params)``; return its scores and timings."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    from skae.metrics import clustering_accuracy
+
+    load_before = os.getloadavg()
+    start, cpu = time.perf_counter(), time.process_time()
+    dec = _phase_timer()(10, random_state=seed, **params).fit(X)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+
+    def scores(labels):
+        return {
+            "accuracy": float(clustering_accuracy(y, labels)),
+            "nmi": float(normalized_mutual_info_score(y, labels)),
+            "ari": float(adjusted_rand_score(y, labels)),
+        }
+
+    return {
+        "seed": seed,
+        "n": len(X),
+        "params": {k: v for k, v in params.items()},
+        "dec": scores(dec.labels_),
+        "kmeans_pretrained": scores(dec.init_labels_),
+        "n_iter": int(dec.n_iter_),
+        "pretrain_epochs": dec.pretrain_epochs,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        **dec.timings_,
+        "load_before": list(load_before),
+        "load_after": list(os.getloadavg()),
+    }
+
+
+def _mean_std(values, fmt="{:.3f}"):
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return f"{fmt.format(statistics.mean(values))} ± {fmt.format(statistics.stdev(values))}"
+
+
+def report(runs):
+    """Markdown: one row per run, then mean ± std over the runs."""
+    from _common import table
+
+    rows = []
+    for r in runs:
+        rows.append(
+            [
+                r["seed"],
+                f"{r['n']:,}",
+                f"{r['kmeans_pretrained']['accuracy']:.3f} / {r['kmeans_pretrained']['nmi']:.3f}",
+                f"{r['dec']['accuracy']:.3f} / {r['dec']['nmi']:.3f} / {r['dec']['ari']:.3f}",
+                r["n_iter"],
+                f"{r['pretrain_s']:.0f} ({r['pretrain_cpu_s']:.0f})",
+                f"{r['finetune_s']:.0f} ({r['finetune_cpu_s']:.0f})",
+                f"{r['wall_s'] / 60:.1f}",
+                f"{r['load_before'][0]:.1f} → {r['load_after'][0]:.1f}",
+            ]
+        )
+    if len(runs) > 1:
+        rows.append(
+            [
+                "mean ± std",
+                "",
+                f"{_mean_std([r['kmeans_pretrained']['accuracy'] for r in runs])} / "
+                f"{_mean_std([r['kmeans_pretrained']['nmi'] for r in runs])}",
+                f"{_mean_std([r['dec']['accuracy'] for r in runs])} / {_mean_std([r['dec']['nmi'] for r in runs])}"
+                f" / {_mean_std([r['dec']['ari'] for r in runs])}",
+                "",
+                _mean_std([r["pretrain_s"] for r in runs], "{:.0f}"),
+                _mean_std([r["finetune_s"] for r in runs], "{:.0f}"),
+                _mean_std([r["wall_s"] / 60 for r in runs], "{:.1f}"),
+                "",
+            ]
+        )
+    header = [
+        "seed",
+        "images",
+        "KMeans on pretrained latents: acc / NMI",
+        "DEC (defaults): acc / NMI / ARI",
+        "fine-tuning steps",
+        "pretrain s (CPU s)",
+        "fine-tune s (CPU s)",
+        "total min",
+        "load (1-min avg) before → after",
+    ]
+    accuracies = [r["dec"]["accuracy"] for r in runs]
+    minutes = max(r["wall_s"] for r in runs) / 60
+    met = statistics.mean(accuracies) >= TARGET_ACCURACY and minutes < TARGET_MINUTES
+    verdict = (
+        f"Target (mean accuracy >= {TARGET_ACCURACY:.2f} in under {TARGET_MINUTES} min per run on "
+        f"{N_IMAGES:,} images): {'met' if met else 'not met'} "
+        f"(mean {statistics.mean(accuracies):.3f}, slowest run {minutes:.1f} min)."
+    )
+    return "\n".join([table(header, rows), "", verdict])
+
+
+def _load(n):
+    path = mnist_path()
+    if not path.exists():
+        raise FileNotFoundError(f"MNIST not found at {path}; set SKAE_MNIST to the mnist.npz file.")
+    with np.load(path) as f:
+        return f["x_train"][:n].reshape(-1, 784).astype(np.float32) / 255.0, f["y_train"][:n]
+
+
+def bench_deep_clustering(cfg):
+    """The section of ``run.py``: the defaults on 10,000 images, seeds 0, 1 and 2."""
+    if cfg.quick:
+        X, y = _load(1_000)
+        runs = [run_one(X, y, 0, pretrain_epochs=1, max_iter=20)]
+    else:
+        X, y = _load(N_IMAGES)
+        runs = [run_one(X, y, seed) for seed in SEEDS]
+    return (
+        "`DeepEmbeddedClustering(10, random_state=seed)` with its defaults (DEC: 100 epochs of denoising "
+        "pretraining of the d-500-500-2000-10 network, SGD fine-tuning) on the first MNIST training images; "
+        "KMeans on the pretrained latents is where fine-tuning starts.\n\n" + report(runs)
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    one = commands.add_parser("run", help="fit once and append a JSON line")
+    one.add_argument("--seed", type=int, default=0)
+    one.add_argument("--n", type=int, default=N_IMAGES)
+    one.add_argument("--out", type=Path, required=True)
+    one.add_argument("--params", default="{}", help="JSON dict of DeepEmbeddedClustering parameters")
+    one.add_argument(
+        "--autoencoder-params",
+        default=None,
+        help="JSON dict: pretrain skae.presets.clustering_autoencoder(10, output_activation='linear', **these) "
+        "instead of the default network (the same network with these changes)",
+    )
+    show = commands.add_parser("report", help="render the table of the JSON lines")
+    show.add_argument("jsonl", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        X, y = _load(args.n)
+        params = json.loads(args.params)
+        if args.autoencoder_params is not None:
+            from skae.presets import clustering_autoencoder
+
+            extra = json.loads(args.autoencoder_params)
+            params["autoencoder"] = clustering_autoencoder(10, output_activation="linear", **extra)
+        result = run_one(X, y, args.seed, **params)
+        if args.autoencoder_params is not None:
+            result["params"]["autoencoder"] = f"clustering_autoencoder(10, output_activation='linear', **{extra})"
+        with open(args.out, "a") as f:
+            f.write(json.dumps(result) + "\n")
+        print(json.dumps(result))
+    else:
+        runs = [json.loads(line) for line in args.jsonl.read_text().splitlines() if line.strip()]
+        print(report(runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

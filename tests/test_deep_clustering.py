@@ -1,0 +1,181 @@
+"""DeepEmbeddedClustering: DEC and IDEC as a scikit-learn clusterer."""
+
+import copy
+import pickle
+import random
+
+import keras
+import numpy as np
+import pytest
+from conftest import small_conv, small_dec
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+import skae
+from skae import DeepEmbeddedClustering
+from skae._deep_clustering import ClusteringLayer, soft_assignments, target_distribution
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    X, _ = digits
+    return small_dec().fit(X[:600])
+
+
+def test_fit_sets_the_documented_attributes(fitted, digits):
+    X = digits[0][:600]
+    assert fitted.labels_.shape == (600,)
+    assert fitted.init_labels_.shape == (600,)
+    assert fitted.cluster_centers_.shape == (10, 10)
+    assert fitted.n_features_in_ == 64
+    assert 0 < fitted.n_iter_ <= 60
+    # The autoencoder's encoder holds the fine-tuned weights.
+    np.testing.assert_array_equal(fitted.autoencoder_.transform(X), fitted.transform(X))
+    np.testing.assert_array_equal(fitted.predict(X), fitted.labels_)
+
+
+def test_predict_proba_rows_sum_to_one_and_predict_is_their_argmax(fitted, digits):
+    X = digits[0][600:700]
+    q = fitted.predict_proba(X)
+    assert q.shape == (100, 10)
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(fitted.predict(X), q.argmax(axis=1))
+
+
+def test_fine_tuning_sharpens_the_soft_assignments(digits):
+    # DEC's objective: the same pretraining and KMeans (same random_state),
+    # then fine-tuning makes the assignments more confident.
+    X = digits[0][:600]
+    start = small_dec(max_iter=0).fit(X)
+    tuned = small_dec(max_iter=100).fit(X)
+    assert start.n_iter_ == 0 and tuned.n_iter_ > 0
+    np.testing.assert_array_equal(start.init_labels_, tuned.init_labels_)
+    np.testing.assert_array_equal(start.labels_, start.init_labels_)
+    assert tuned.predict_proba(X).max(axis=1).mean() > start.predict_proba(X).max(axis=1).mean()
+
+
+def test_same_random_state_same_result_without_global_seeding(digits):
+    X = digits[0][:300]
+    np_state, py_state = np.random.get_state()[1].copy(), random.getstate()  # noqa: NPY002
+    a = small_dec(max_iter=20).fit(X)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
+    assert random.getstate() == py_state
+    b = small_dec(max_iter=20).fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    c = small_dec(max_iter=20, random_state=1).fit(X)
+    assert not np.array_equal(a.cluster_centers_, c.cluster_centers_)
+
+
+def test_idec_trains_the_decoder_and_dec_leaves_it(digits):
+    X = digits[0][:300]
+    dec = small_dec(max_iter=20).fit(X)
+    idec = small_dec(max_iter=20, reconstruction_weight=1.0).fit(X)
+    pretrained = small_dec(max_iter=0).fit(X)
+    pretrained_decoder = pretrained.autoencoder_.decoder_.get_weights()
+    for a, b in zip(dec.autoencoder_.decoder_.get_weights(), pretrained_decoder, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(
+        not np.array_equal(a, b)
+        for a, b in zip(idec.autoencoder_.decoder_.get_weights(), pretrained_decoder, strict=True)
+    )
+
+
+def test_default_autoencoder_is_the_papers_network(digits):
+    X = digits[0][:200]
+    dec = DeepEmbeddedClustering(4, pretrain_epochs=1, max_iter=2, random_state=0).fit(X)
+    ae = dec.autoencoder_
+    assert type(ae).__name__ == "DenseAutoencoder"
+    assert ae.hidden_layer_sizes == (500, 500, 2000)
+    assert ae.latent_dim == 4 and ae.epochs == 1 and ae.output_activation == "linear"
+    assert (ae.noise, ae.noise_level) == ("mask", 0.2)  # denoising pretraining
+
+
+def test_conv_autoencoder_can_be_given(digits):
+    X = digits[0][:200]
+    dec = small_dec(autoencoder=small_conv(latent_dim=10), max_iter=5).fit(X)
+    assert dec.transform(X[:5]).shape == (5, 10)
+    assert dec.autoencoder_.epochs == 3  # pretrain_epochs, not the template's
+
+
+def test_given_autoencoder_is_cloned_not_changed(digits):
+    template = small_dec().autoencoder
+    dec = small_dec(autoencoder=template, max_iter=2).fit(digits[0][:200])
+    assert not hasattr(template, "model_")
+    assert template.epochs == 20 and dec.autoencoder_ is not template
+
+
+def test_clone_pickle_and_deepcopy(fitted, digits):
+    X = digits[0][:50]
+    unfitted = clone(fitted)
+    assert unfitted.get_params()["pretrain_epochs"] == 3
+    with pytest.raises(NotFittedError):
+        unfitted.predict(X)
+    for copied in (pickle.loads(pickle.dumps(fitted)), copy.deepcopy(fitted)):
+        np.testing.assert_array_equal(copied.predict_proba(X), fitted.predict_proba(X))
+        np.testing.assert_array_equal(copied.transform(X), fitted.transform(X))
+
+
+def test_save_and_load_round_trip(fitted, digits, tmp_path):
+    X = digits[0][:50]
+    path = tmp_path / "dec.skae"
+    fitted.save(path)
+    loaded = skae.load(path)
+    assert type(loaded) is DeepEmbeddedClustering
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+    np.testing.assert_array_equal(loaded.labels_, fitted.labels_)
+    assert loaded.n_iter_ == fitted.n_iter_
+    params, expected = loaded.get_params(deep=False), fitted.get_params(deep=False)
+    assert params.pop("autoencoder").get_params() == expected.pop("autoencoder").get_params()
+    assert params == expected
+
+
+def test_default_network_and_optimizer_instance_round_trip(digits, tmp_path):
+    X = digits[0][:200]
+    dec = DeepEmbeddedClustering(
+        3, pretrain_epochs=1, max_iter=3, optimizer=keras.optimizers.Adam(1e-4), random_state=0
+    ).fit(X)
+    dec.save(tmp_path / "dec.skae")
+    loaded = skae.load(tmp_path / "dec.skae")
+    assert loaded.autoencoder is None
+    assert loaded.optimizer.get_config()["learning_rate"] == pytest.approx(1e-4)
+    np.testing.assert_array_equal(loaded.predict(X), dec.predict(X))
+
+
+def test_too_many_clusters_is_a_clear_error(digits):
+    with pytest.raises(ValueError, match=r"n_clusters=20 .* n_samples=10"):
+        small_dec(n_clusters=20).fit(digits[0][:10])
+
+
+def test_a_cluster_that_empties_warns(digits):
+    X = np.repeat(digits[0][:2], 20, axis=0)  # two distinct samples for three clusters
+    with pytest.warns(UserWarning, match="lost all their samples"):
+        small_dec(n_clusters=3, max_iter=5).fit(X)
+
+
+def test_nan_loss_raises_and_leaves_the_estimator_unfitted(digits):
+    dec = small_dec(optimizer=keras.optimizers.SGD(learning_rate=1e30), max_iter=50)
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        dec.fit(digits[0][:300])
+    assert not hasattr(dec, "labels_") and not hasattr(dec, "autoencoder_")
+
+
+def test_bad_parameters_get_sklearn_errors(digits):
+    with pytest.raises(ValueError, match="reconstruction_weight"):
+        small_dec(reconstruction_weight=-1).fit(digits[0][:50])
+
+
+def test_clustering_layer_matches_numpy_and_round_trips():
+    rng = np.random.default_rng(0)
+    z, centers = rng.normal(size=(5, 3)).astype("float32"), rng.normal(size=(4, 3)).astype("float32")
+    layer = ClusteringLayer(4, alpha=2.0)
+    layer.build((None, 3))
+    layer.set_weights([centers])
+    q = keras.ops.convert_to_numpy(layer(z))
+    np.testing.assert_allclose(q, soft_assignments(z, centers, 2.0), rtol=1e-5)
+    again = ClusteringLayer.from_config(layer.get_config())
+    assert (again.n_clusters, again.alpha) == (4, 2.0)
+    p = target_distribution(soft_assignments(z, centers, 1.0))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="Received: n_clusters=0"):
+        ClusteringLayer(0)
