@@ -4,7 +4,7 @@
 cluster centres with KMeans on its latent codes and then fine-tunes the
 encoder (and, for IDEC, the decoder) together with the centres, so the
 latent space itself is reshaped around the clusters. The centres live in a
-registered Keras layer, :class:`ClusteringLayer`; the fine-tuning model is
+registered Keras layer, ``ClusteringLayer`` (in ``_clustering_layer``); the fine-tuning model is
 built from the fitted autoencoder's own ``encoder_`` and ``decoder_``, so
 the fine-tuned weights are the autoencoder's weights and
 ``autoencoder_.transform`` returns the fine-tuned codes.
@@ -20,7 +20,6 @@ from __future__ import annotations
 import warnings
 from numbers import Integral, Real
 
-import keras
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.cluster import KMeans
@@ -28,8 +27,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _persistence
+from ._lazy import LazyModule
 from ._registry import register_estimator
+
+# Keras, and the modules that import it, load on first use (see _lazy):
+# importing skae, or building this estimator, loads neither Keras nor TensorFlow.
+keras = LazyModule("keras")
+_clustering_layer = LazyModule("skae._clustering_layer")
+_persistence = LazyModule("skae._persistence")
 
 FLOAT_DTYPES = (np.float64, np.float32)
 #: KMeans restarts when placing the initial centres (as in DEC's code).
@@ -38,52 +43,6 @@ KMEANS_N_INIT = 20
 #: masked, as DEC's stacked autoencoder used dropout on its inputs. On 10,000
 #: MNIST images it raised DEC's accuracy on every seed measured.
 DEFAULT_NOISE = ("mask", 0.2)
-
-
-@keras.saving.register_keras_serializable(package="skae")
-class ClusteringLayer(keras.layers.Layer):
-    """Soft assignment of latent codes to cluster centres (DEC's Student's t kernel).
-
-    ``q[i, j]`` is proportional to ``(1 + |z_i - mu_j|^2 / alpha) ** (-(alpha + 1) / 2)``
-    and each row sums to 1. The centres ``mu`` are the layer's trainable weight.
-
-    Parameters
-    ----------
-    n_clusters : int
-        Number of centres.
-    alpha : float, default=1.0
-        Degrees of freedom of the Student's t kernel.
-    **kwargs
-        Passed to ``keras.layers.Layer``.
-    """
-
-    def __init__(self, n_clusters, alpha=1.0, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(n_clusters, int) or n_clusters < 1:
-            raise ValueError(f"n_clusters must be a positive int. Received: n_clusters={n_clusters!r}")
-        if not alpha > 0:
-            raise ValueError(f"alpha must be positive. Received: alpha={alpha!r}")
-        self.n_clusters = n_clusters
-        self.alpha = float(alpha)
-
-    def build(self, input_shape):
-        n_latent = int(np.prod(input_shape[1:]))
-        self.centers = self.add_weight(
-            shape=(self.n_clusters, n_latent), initializer="zeros", name="centers", trainable=True
-        )
-
-    def call(self, inputs):
-        ops = keras.ops
-        z = ops.reshape(inputs, (ops.shape(inputs)[0], -1))
-        squared = ops.sum(ops.square(ops.expand_dims(z, 1) - ops.expand_dims(self.centers, 0)), axis=2)
-        q = ops.power(1.0 + squared / self.alpha, -(self.alpha + 1.0) / 2.0)
-        return q / ops.sum(q, axis=1, keepdims=True)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.n_clusters)
-
-    def get_config(self):
-        return {**super().get_config(), "n_clusters": self.n_clusters, "alpha": self.alpha}
 
 
 def soft_assignments(Z, centers, alpha):
@@ -320,6 +279,10 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             autoencoder = self._pretrain(X, int(ae_seed))
             centers, init_labels = self._initialize_centers(autoencoder, X, int(kmeans_seed))
             labels, centers, n_iter = self._fine_tune(autoencoder, X, centers, init_labels, int(shuffle_seed))
+            # Fine-tuning changed the encoder's weights after the autoencoder
+            # compiled its inference functions (for the KMeans start): drop
+            # them, or transform would keep serving the pretrained codes.
+            autoencoder._drop_inference_functions()
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
@@ -369,7 +332,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         sample_shape = autoencoder.layout_.sample_shape
         inputs = keras.Input(sample_shape)
         latent = autoencoder.encoder_(inputs)
-        clustering = ClusteringLayer(self.n_clusters, alpha=self.alpha, name="clustering")
+        clustering = _clustering_layer.ClusteringLayer(self.n_clusters, alpha=self.alpha, name="clustering")
         outputs = [clustering(latent)]
         losses = [keras.losses.KLDivergence()]
         weights = [1.0]

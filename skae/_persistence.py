@@ -35,7 +35,7 @@ import sklearn
 
 # skae's own estimator classes register themselves when imported, so that
 # load() finds the class a file names; none of these modules imports Keras.
-from . import _conv, _dense, _variational  # noqa: F401
+from . import _conv, _deep_clustering, _dense, _variational  # noqa: F401
 from ._layout import SampleLayout
 from ._lazy import LazyModule
 from ._registry import class_name, registered_class

@@ -13,7 +13,8 @@ from sklearn.exceptions import NotFittedError
 
 import skae
 from skae import DeepEmbeddedClustering
-from skae._deep_clustering import ClusteringLayer, soft_assignments, target_distribution
+from skae._clustering_layer import ClusteringLayer
+from skae._deep_clustering import soft_assignments, target_distribution
 
 
 @pytest.fixture(scope="module")
