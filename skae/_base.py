@@ -29,7 +29,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._docstrings import fill_shared_parameters
-from ._layout import LayoutRequest, input_ndim, parse_shape, resolve_layout
+from ._layout import ANY_ND_INPUT, LayoutRequest, input_ndim, parse_shape, resolve_layout
 from ._lazy import LazyModule
 from ._registry import register_estimator
 from ._validation import NOISE_KINDS
@@ -320,7 +320,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             shape, name = parse_shape("input_shape", self.input_shape), "input_shape"
         else:
             shape, name = _networks.declared_input_shape(self.encoder), "the encoder's input shape"
-        return LayoutRequest(shape=shape, name=name, nd_input=tuple(range(3, 9)))
+        return LayoutRequest(shape=shape, name=name, nd_input=ANY_ND_INPUT)
 
     def _build_encoder_decoder(self, sample_shape, seeds):
         """Return fresh ``(encoder, decoder)`` Keras models for samples of ``sample_shape``.
@@ -347,7 +347,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             nd_input = request.nd_input or ()
         else:
             request = None
-            nd_input = tuple(range(3, 9)) if len(self.layout_.sample_shape) > 1 else ()
+            nd_input = ANY_ND_INPUT if len(self.layout_.sample_shape) > 1 else ()
         if ndim > 2 and ndim in nd_input:
             samples = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES, input_name="X", estimator=self)
             data_shape = samples.shape[1:]

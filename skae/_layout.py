@@ -17,7 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LayoutRequest", "SampleLayout", "input_ndim", "parse_shape", "resolve_layout"]
+__all__ = ["ANY_ND_INPUT", "LayoutRequest", "SampleLayout", "input_ndim", "parse_shape", "resolve_layout"]
+
+#: ``LayoutRequest.nd_input`` of an estimator that takes N-D samples of any
+#: rank (images, sequences, volumes), up to 8 dimensions of X.
+ANY_ND_INPUT = tuple(range(3, 9))
 
 
 @dataclass(frozen=True)
