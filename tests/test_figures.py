@@ -1,0 +1,220 @@
+"""Every measured figure that the project quotes is one of its benchmark results.
+
+``benchmarks/figures.json`` lists each number in the tables of
+``benchmarks/results.md`` (written by ``benchmarks/figures.py``). These tests
+fail when that file is stale, and when the README, a documentation page, a
+gallery example's text or a public docstring quotes a decimal number that is
+not among those figures, so a page cannot drift from the benchmarks. Numbers
+in code (code blocks, inline literals, doctests, parameter defaults) and
+version numbers are not figures and are skipped.
+"""
+
+import ast
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import figures  # noqa: E402  (benchmarks/ is not a package)
+
+# A version ("Python 3.10", "TensorFlow 2.16 or newer") or a target ("target
+# 0.80", "at least 0.95", "≥ 0.98") is not a measurement.
+NOT_A_FIGURE = re.compile(
+    r"(?:python|tensorflow|keras|scikit-learn|numpy|umap|umap-learn|sphinx|dask|version|release|v"
+    r"|targets?:?|at least|at most|≥|<=|>=)\s*$",
+    re.IGNORECASE,
+)
+
+
+SECTION_NAMED = re.compile(r"\bsections? ((?:\d+[a-z]?)(?:(?:, | and | to |-)\d+[a-z]?)*)")
+
+
+def _paragraphs(text):
+    """Paragraphs of ``text`` (blank-line separated; each Markdown table row alone), as lists of lines."""
+    paragraph = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("|"):
+            if paragraph:
+                yield paragraph
+            paragraph = [line] if line.strip() else []
+            continue
+        paragraph.append(line)
+    if paragraph:
+        yield paragraph
+
+
+def _quoted_numbers(text):
+    """(line, number, sections) for each decimal in ``text`` that is not a version or a target.
+
+    ``sections`` is the set of results sections that the number's paragraph
+    names ("section 4b", "sections 3 and 4"), empty when it names none.
+    """
+    found = []
+    for paragraph in _paragraphs(text):
+        joined = " ".join(paragraph)
+        sections = {s for names in SECTION_NAMED.findall(joined) for s in re.findall(r"\d+[a-z]?", names)}
+        for line in paragraph:
+            for match in figures.NUMBER.finditer(line):
+                if not NOT_A_FIGURE.search(line[: match.start()][-20:]):
+                    found.append((line.strip(), match.group(), sections))
+    return found
+
+
+def _markdown_prose(text):
+    """Markdown without fenced code blocks and inline code spans (line numbers kept)."""
+    out, fenced = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            out.append("")
+            continue
+        out.append("" if fenced else re.sub(r"`[^`]*`", "", line))
+    return "\n".join(out)
+
+
+def _rst_prose(text):
+    """reStructuredText without literal and code blocks, directives' options, or inline literals."""
+    out, block_indent, expect_block = [], None, False
+    for line in text.splitlines():
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if block_indent is not None:
+            if not stripped or indent > block_indent:
+                out.append("")
+                continue
+            block_indent = None
+        if expect_block and stripped:
+            expect_block = False
+        if re.match(r"\.\. (code-block|code|literalinclude|doctest|testcode|math)::", stripped) or (
+            stripped.endswith("::") and not stripped.startswith("..")
+        ):
+            block_indent, expect_block = indent, True
+            out.append(re.sub(r"``[^`]*``", "", line) if not stripped.startswith("..") else "")
+            continue
+        if stripped.startswith(">>>"):
+            out.append("")
+            continue
+        out.append(re.sub(r"``[^`]*``|:\w+:`[^`]*`", "", line))
+    return "\n".join(out)
+
+
+def _example_prose(source):
+    """A gallery script's text: its docstring and comments, without inline literals."""
+    tree = ast.parse(source)
+    lines = [""] * len(source.splitlines())
+    doc = ast.get_docstring(tree, clean=False) or ""
+    for i, line in enumerate(doc.splitlines()):
+        lines[i] = line
+    for i, line in enumerate(source.splitlines()):
+        if line.lstrip().startswith("#"):
+            lines[i] = line
+    return _rst_prose("\n".join(lines))
+
+
+def _docstring_prose(source):
+    """Public docstrings of a module, without parameter lines, defaults and Examples sections."""
+    out = []
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if getattr(node, "name", "").startswith("_") and not getattr(node, "name", "").startswith("__"):
+            continue
+        doc = ast.get_docstring(node)
+        if not doc:
+            continue
+        lines = doc.splitlines()
+        skipping = in_doctest = False
+        for i, line in enumerate(lines):
+            stripped = line.strip()
+            underlined = i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}
+            if underlined:  # a numpydoc section header
+                skipping = stripped in {"Examples", "References"}
+            if stripped.startswith((">>>", "...")):
+                in_doctest = True
+            elif not stripped:
+                in_doctest = False
+            # A doctest and its output, "tol : float, default=0.001" and the
+            # defaults named in a description are code, not measurements.
+            if skipping or in_doctest or re.match(r"^\s*\*{0,2}\w+ : ", line) or "default" in line:
+                out.append("")
+                continue
+            out.append(line)
+    return _rst_prose("\n".join(out))
+
+
+def _pages():
+    yield ROOT / "README.md", _markdown_prose
+    for path in sorted((ROOT / "docs").rglob("*.rst")):
+        parts = set(path.relative_to(ROOT / "docs").parts)
+        if parts & {"_build", "auto_examples", "generated", "gen_modules", "_generated"}:
+            continue
+        if path.name == "sg_execution_times.rst":
+            continue
+        yield path, _rst_prose
+    for path in sorted((ROOT / "examples").rglob("*.py")):
+        yield path, _example_prose
+    for path in sorted((ROOT / "skae").glob("*.py")):
+        yield path, _docstring_prose
+
+
+PAGES = list(_pages())
+
+
+def _known_numbers():
+    """Every number of the figures, and the numbers of each results section."""
+    document = json.loads((ROOT / "benchmarks" / "figures.json").read_text(encoding="utf-8"))
+    by_section = {}
+    for figure in document["figures"]:
+        by_section.setdefault(figure["section"], []).append(figure)
+    return figures.numbers(document["figures"]), {k: figures.numbers(v) for k, v in by_section.items()}
+
+
+def test_figures_json_matches_results():
+    current = (ROOT / "benchmarks" / "figures.json").read_text(encoding="utf-8")
+    expected = figures.render((ROOT / "benchmarks" / "results.md").read_text(encoding="utf-8"))
+    assert current == expected, "benchmarks/figures.json is stale: run `python benchmarks/figures.py`"
+
+
+def test_figures_are_found():
+    """The extraction itself: a known cell of results.md comes out with its row and column."""
+    document = json.loads((ROOT / "benchmarks" / "figures.json").read_text(encoding="utf-8"))
+    assert len(document["figures"]) > 50
+    sections = {figure["section"] for figure in document["figures"]}
+    assert {"3", "4", "4b", "10"} <= sections
+    markdown = "## 7. Made up\n\n| model | MSE |\n|---|---|\n| PCA | 0.0090 |\n| none | - |\n"
+    assert figures.extract(markdown) == [{"section": "7", "table": 1, "row": "PCA", "column": "MSE", "value": "0.0090"}]
+
+
+@pytest.mark.parametrize("path, prose", PAGES, ids=[str(p.relative_to(ROOT)) for p, _ in PAGES])
+def test_quoted_figures_come_from_the_benchmarks(path, prose):
+    known, by_section = _known_numbers()
+    text = prose(path.read_text(encoding="utf-8"))
+    unknown = []
+    for line, number, sections in _quoted_numbers(text):
+        # A paragraph that names its results sections must quote from them.
+        allowed = set().union(*(by_section.get(s, set()) for s in sections)) if sections else known
+        if number not in allowed:
+            where = f"section {', '.join(sorted(sections))} of " if sections else ""
+            unknown.append(f"{number} (not in {where}results.md) in {line!r}")
+    assert not unknown, (
+        f"{path.relative_to(ROOT)} quotes numbers that are not in benchmarks/results.md's tables "
+        "(copy them from there, write a parameter value as a literal, or drop them):\n" + "\n".join(unknown)
+    )
+
+
+def test_the_check_catches_a_made_up_figure():
+    known, by_section = _known_numbers()
+    assert "0.1234" not in known
+    prose = _rst_prose("The model reaches 0.1234 accuracy.\n\n.. code-block:: python\n\n   x = 0.5678\n")
+    assert [number for _, number, _ in _quoted_numbers(prose)] == ["0.1234"]
+    assert _quoted_numbers(_markdown_prose("TensorFlow 2.16 or newer, `lr=0.01`, target 0.80")) == []
+    # A figure of section 3 quoted as if it came from section 4b is caught.
+    assert "0.0059" in by_section["3"] and "0.0059" not in by_section["4b"]
+    [(_, number, sections)] = _quoted_numbers("The preset reached 0.0059 (section 4b).")
+    assert number == "0.0059" and sections == {"4b"}
