@@ -110,8 +110,9 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         Stop when fewer than this fraction of the labels changed between
         two target updates.
     optimizer : str, keras.optimizers.Optimizer or None, default=None
-        Fine-tuning optimizer. None is DEC's SGD with learning rate 0.01 and
-        momentum 0.9. An instance is copied from its config on every fit.
+        Fine-tuning optimizer. None is DEC's
+        ``keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)``. An
+        instance is copied from its config on every fit.
     batch_size : int, default=256
         Samples per fine-tuning step (and per pretraining step of the
         default network).
@@ -156,7 +157,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     defaults reached the accuracies in ``benchmarks/results.md`` (section
     "Deep clustering"); the research runs behind them found DEC with SGD
     more accurate than IDEC with Adam from the same pretrained network
-    (0.764 against 0.732 after 100 pretraining epochs). Denoising
+    (same section). Denoising
     pretraining raised DEC's accuracy on each of three seeds after 50
     epochs (mean 0.787 against 0.776), and 100 denoising epochs raised
     the mean further (0.813 ± 0.033 over seeds 0, 1, 2; seed 2 reached
