@@ -159,8 +159,12 @@ def _load(n):
     path = mnist_path()
     if not path.exists():
         raise FileNotFoundError(f"MNIST not found at {path}; set SKAE_MNIST to the mnist.npz file.")
+    # Training images first, then the test images: the DEC and IDEC papers
+    # cluster all 70,000, and the first 10,000 stay the training set's.
     with np.load(path) as f:
-        return f["x_train"][:n].reshape(-1, 784).astype(np.float32) / 255.0, f["y_train"][:n]
+        X = np.concatenate([f["x_train"], f["x_test"]])[:n]
+        y = np.concatenate([f["y_train"], f["y_test"]])[:n]
+    return X.reshape(-1, 784).astype(np.float32) / 255.0, y
 
 
 def bench_deep_clustering(cfg):
