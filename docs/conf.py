@@ -15,7 +15,6 @@ MathJax (which comes from a CDN and shows raw TeX offline).
 
 import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -141,7 +140,11 @@ def _stage_benchmark_results(app):
     target.parent.mkdir(exist_ok=True)
     source = ROOT / "benchmarks" / "results.md"
     if source.exists():
-        shutil.copyfile(source, target)
+        # The page has its own title; the file's "# skae benchmarks" would be a second one.
+        text = source.read_text(encoding="utf-8")
+        if text.startswith("# "):
+            text = text.split("\n", 1)[1].lstrip("\n")
+        target.write_text(text, encoding="utf-8")
     else:
         target.write_text(
             "*No benchmark results yet: `benchmarks/results.md` does not exist in this checkout. "
