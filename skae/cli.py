@@ -148,7 +148,7 @@ def build_parser():
         choices=CLUSTERINGS,
         default="umap",
         help="'umap' also clusters the latent codes as skae recommends: UMAP, then a Gaussian mixture "
-        "(skae.presets.clustering_pipeline on the trained autoencoder; needs `pip install skae[umap]`); "
+        "(skae.presets.clustering_pipeline on the trained autoencoder; needs umap-learn: `pip install umap-learn`); "
         "'none' skips it",
     )
     demo.add_argument("--no-plots", action="store_true", help="skip the figures (and matplotlib)")
@@ -443,7 +443,7 @@ def _run_demo(args, say):
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            say('matplotlib is not installed, so no figures: pip install "skae[plots]" to get them')
+            say("matplotlib is not installed, so no figures: `pip install matplotlib` to get them")
         else:
             results["figures"] = _write_figures(
                 out_dir,

@@ -78,7 +78,8 @@ def clustering_autoencoder(n_clusters=10, *, epochs=20, batch_size=256, random_s
 def clustering_pipeline(n_clusters=10, *, autoencoder="conv", random_state=None, umap_params=None):
     """N2D-style pipeline: an autoencoder, UMAP, then a Gaussian mixture.
 
-    UMAP (from the optional ``umap-learn`` package: ``pip install skae[umap]``)
+    UMAP (from the optional ``umap-learn`` package: ``pip install -e ".[umap]"``
+    in a checkout of skae)
     embeds the latent codes into ``n_clusters`` dimensions with the local
     settings of N2D (``N2D_UMAP_PARAMS``: ``n_neighbors=20``,
     ``min_dist=0``), and a full-covariance
@@ -117,8 +118,8 @@ def clustering_pipeline(n_clusters=10, *, autoencoder="conv", random_state=None,
         from umap import UMAP
     except ImportError as exc:
         raise ImportError(
-            "clustering_pipeline needs umap-learn; install it with `pip install skae[umap]` "
-            "or `pip install umap-learn`."
+            "clustering_pipeline needs umap-learn; install it with `pip install umap-learn` "
+            '(or, in a checkout of skae, `pip install -e ".[umap]"`).'
         ) from exc
     from sklearn.mixture import GaussianMixture
     from sklearn.pipeline import Pipeline
