@@ -7,12 +7,12 @@ import random
 import keras
 import numpy as np
 import pytest
-from conftest import small_conv, small_dec
+from conftest import dense_decoder, dense_encoder, small_conv, small_dec
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 import skae
-from skae import DeepEmbeddedClustering
+from skae import AutoencoderTransformer, DeepEmbeddedClustering, VariationalAutoencoder
 from skae._clustering_layer import ClusteringLayer
 from skae._deep_clustering import soft_assignments, target_distribution
 
@@ -97,6 +97,24 @@ def test_conv_autoencoder_can_be_given(digits):
     dec = small_dec(autoencoder=small_conv(latent_dim=10), max_iter=5).fit(X)
     assert dec.transform(X[:5]).shape == (5, 10)
     assert dec.autoencoder_.epochs == 3  # pretrain_epochs, not the template's
+
+
+@pytest.mark.parametrize(
+    "autoencoder, latent_dim",
+    [
+        (VariationalAutoencoder(hidden_layer_sizes=(16,), latent_dim=3), 3),
+        (AutoencoderTransformer(dense_encoder, dense_decoder), 4),
+    ],
+    ids=["variational", "own-network"],
+)
+def test_any_skae_autoencoder_can_be_given(digits, autoencoder, latent_dim):
+    X = digits[0][:300]
+    dec = small_dec(autoencoder=autoencoder, n_clusters=4, max_iter=20).fit(X)
+    assert type(dec.autoencoder_) is type(autoencoder)
+    assert dec.transform(X[:5]).shape == (5, latent_dim)
+    assert dec.cluster_centers_.shape == (4, latent_dim)
+    np.testing.assert_allclose(dec.predict_proba(X[:5]).sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(dec.predict(X), dec.labels_)
 
 
 def test_given_autoencoder_is_cloned_not_changed(digits):
