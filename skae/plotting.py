@@ -3,7 +3,10 @@
 matplotlib is an optional dependency (``pip install "skae[plots]"``); it is
 imported only when a function here is called, so ``import skae`` works
 without it. Every function draws on an Axes or Figure it is given, or on a
-new one, returns it, and works headless (with the Agg backend).
+new one, returns it, and works headless (with the Agg backend). New figures
+use constrained layout, so titles, labels and colour bars added afterwards
+stay inside the figure, and every digit is drawn the same way: dark on white
+(the ``"gray_r"`` colour map).
 
 Examples
 --------
@@ -49,8 +52,12 @@ def _pyplot():
 def _new_axes(ax, figsize):
     if ax is not None:
         return ax
-    _, ax = _pyplot().subplots(figsize=figsize)
+    _, ax = _pyplot().subplots(figsize=figsize, layout="constrained")
     return ax
+
+
+def _new_figure(figsize):
+    return _pyplot().figure(figsize=figsize, layout="constrained")
 
 
 def embed(Z, embedder=None):
@@ -282,7 +289,7 @@ def _image_row(axes, images, cmap, titles=None):
             axis.set_title(titles[i], fontsize=9)
 
 
-def plot_reconstructions(X, X_reconstructed, *, n_images=10, image_shape=None, cmap="gray", fig=None):
+def plot_reconstructions(X, X_reconstructed, *, n_images=10, image_shape=None, cmap="gray_r", fig=None):
     """Originals in the top row, their reconstructions below.
 
     Parameters
@@ -297,8 +304,9 @@ def plot_reconstructions(X, X_reconstructed, *, n_images=10, image_shape=None, c
         Number of columns, taken from the start of X.
     image_shape : tuple of int or None, default=None
         Shape of one image when rows are flat and not square.
-    cmap : str, default="gray"
-        Colour map of single-channel images.
+    cmap : str, default="gray_r"
+        Colour map of single-channel images (dark digits on white, as in
+        :func:`plot_latent_images`).
     fig : matplotlib.figure.Figure or None, default=None
         Figure to draw on (it is given the subplots); None makes a new one.
 
@@ -319,7 +327,7 @@ def plot_reconstructions(X, X_reconstructed, *, n_images=10, image_shape=None, c
         )
     n = len(originals)
     if fig is None:
-        fig = _pyplot().figure(figsize=(1.2 * n, 2.6))
+        fig = _new_figure((1.2 * n, 2.6))
     axes = fig.subplots(2, n, squeeze=False)
     _image_row(axes[0], originals, cmap)
     _image_row(axes[1], reconstructed, cmap)
@@ -328,7 +336,7 @@ def plot_reconstructions(X, X_reconstructed, *, n_images=10, image_shape=None, c
     return fig
 
 
-def plot_interpolation(images, *, image_shape=None, cmap="gray", fig=None):
+def plot_interpolation(images, *, image_shape=None, cmap="gray_r", fig=None):
     """Show decoded interpolation steps in one row, from start to end.
 
     Parameters
@@ -337,8 +345,9 @@ def plot_interpolation(images, *, image_shape=None, cmap="gray", fig=None):
         Decoded samples, such as the output of :func:`skae.interpolate`.
     image_shape : tuple of int or None, default=None
         Shape of one image when rows are flat and not square.
-    cmap : str, default="gray"
-        Colour map of single-channel images.
+    cmap : str, default="gray_r"
+        Colour map of single-channel images (dark digits on white, as in
+        :func:`plot_latent_images`).
     fig : matplotlib.figure.Figure or None, default=None
         Figure to draw on; None makes a new one.
 
@@ -352,11 +361,28 @@ def plot_interpolation(images, *, image_shape=None, cmap="gray", fig=None):
     if n == 0:
         raise ValueError("images is empty; pass the decoded steps of skae.interpolate.")
     if fig is None:
-        fig = _pyplot().figure(figsize=(1.2 * n, 1.6))
+        fig = _new_figure((1.2 * n, 1.6))
     axes = fig.subplots(1, n, squeeze=False)[0]
     fractions = np.linspace(0, 1, n) if n > 1 else np.zeros(1)
     _image_row(axes, images, cmap, titles=[f"{f:.2g}" for f in fractions])
     return fig
+
+
+def _plain_log_labels(axis):
+    """Label a log axis's ticks as 0.02 rather than 2 x 10^-2.
+
+    A loss curve usually spans less than a decade, so most labels fall on
+    minor ticks, and matplotlib's scientific labels there are wide and hard
+    to read. The ticks that get a label stay matplotlib's choice.
+    """
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    class PlainLogFormatter(LogFormatterSciNotation):
+        def __call__(self, x, pos=None):
+            return f"{x:g}" if super().__call__(x, pos) else ""
+
+    axis.set_major_formatter(PlainLogFormatter())
+    axis.set_minor_formatter(PlainLogFormatter())
 
 
 def plot_history(history, *, ax=None, log_scale=True, figsize=(6, 4)):
@@ -370,7 +396,8 @@ def plot_history(history, *, ax=None, log_scale=True, figsize=(6, 4)):
     ax : matplotlib.axes.Axes or None, default=None
         Where to draw; None makes a new figure of ``figsize``.
     log_scale : bool, default=True
-        Use a logarithmic loss axis (when every value is positive).
+        Use a logarithmic loss axis (when every value is positive), its ticks
+        labelled as plain numbers.
     figsize : tuple of float, default=(6, 4)
         Size of a new figure, in inches.
 
@@ -395,6 +422,7 @@ def plot_history(history, *, ax=None, log_scale=True, figsize=(6, 4)):
     positive = all(np.all(np.asarray(v, dtype=float) > 0) for v in history.values())
     if log_scale and positive:
         ax.set_yscale("log")
+        _plain_log_labels(ax.yaxis)
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend()

@@ -138,6 +138,45 @@ def test_history_from_an_estimator_or_a_dict(ae, tmp_path):
     assert ax.get_yscale() == "log"
 
 
+def test_history_labels_a_log_axis_with_plain_numbers(tmp_path):
+    # A loss inside one decade is labelled on minor ticks; they read 0.02,
+    # not 2 x 10^-2.
+    ax = plot_history({"loss": [0.07, 0.03, 0.015, 0.0095]}, figsize=(5, 3))
+    render(ax.figure, tmp_path)
+    labels = [t.get_text() for t in ax.get_yticklabels(minor=True) if t.get_text()]
+    assert labels and all(text.startswith("0.0") for text in labels), labels
+
+
+def test_new_figures_keep_their_labels_inside(ae, digits, tmp_path):
+    X = digits[0][:4]
+    figures = [
+        plot_history(ae, figsize=(3, 2)).figure,
+        plot_latent_map(X[:, :2], digits[1][:4], embedder="precomputed", figsize=(3, 2)).figure,
+        plot_reconstructions(X, ae, n_images=4),
+        plot_interpolation(X),
+    ]
+    for fig in figures:
+        fig.suptitle("a title that must fit")
+        render(fig, tmp_path)
+        fig.canvas.draw()  # lay out at the figure's own dpi, not render's
+        drawn = fig.get_tightbbox()  # in inches, around everything drawn
+        width, height = fig.get_size_inches()
+        assert drawn.x0 >= -0.01 and drawn.y0 >= -0.01, drawn
+        assert drawn.x1 <= width + 0.01 and drawn.y1 <= height + 0.01, drawn
+
+
+def test_digits_are_drawn_dark_on_white_everywhere(ae, digits):
+    X = digits[0][:3]
+    xy = X[:, :2]
+    thumbnails = plot_latent_images(xy, X, embedder="precomputed", n_images=1, figsize=(3, 3))
+    cmaps = {
+        thumbnails.artists[0].offsetbox.get_children()[0].get_cmap().name,
+        plot_reconstructions(X, ae, n_images=3).axes[0].images[0].get_cmap().name,
+        plot_interpolation(X).axes[0].images[0].get_cmap().name,
+    }
+    assert cmaps == {"gray_r"}
+
+
 def test_plots_draw_on_given_axes(small):
     X, y = small
     fig, axes = plt.subplots(1, 2)
