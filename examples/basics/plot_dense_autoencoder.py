@@ -19,6 +19,7 @@ The tutorial's first model: a fully connected autoencoder that squeezes each
 # :func:`skae.datasets.load_mnist` scales the pixels to [0, 1] and flattens
 # each image to 784 values, as the tutorial does. It reads the file named by
 # the environment variable ``SKAE_MNIST``.
+import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.decomposition import PCA
 
@@ -47,6 +48,7 @@ ae.model_.summary(expand_nested=True)
 # :func:`skae.plotting.plot_history` draws it.
 ax = plot_history(ae, figsize=(5, 3))
 ax.set_title("DenseAutoencoder training loss (MSE)")
+plt.show()
 
 # %%
 # Encode, decode and score
@@ -69,3 +71,4 @@ print(f"test MSE, PCA with 64 components: {pca_mse:.4f}")
 # :func:`skae.plotting.plot_reconstructions`.
 fig = plot_reconstructions(X_test, X_rebuilt, n_images=10)
 fig.suptitle("test digits and their reconstructions")
+plt.show()

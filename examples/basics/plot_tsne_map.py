@@ -21,6 +21,7 @@ digit). The user guide's :ref:`tsne` says how to read them.
 # %%
 # Encode MNIST
 # ------------
+import matplotlib.pyplot as plt
 from sklearn.manifold import TSNE
 
 from skae import ConvAutoencoder
@@ -42,6 +43,7 @@ print(f"latent codes to map: {Z.shape}")
 xy = TSNE(n_components=2, learning_rate=100, perplexity=15, random_state=0).fit_transform(Z)
 ax = plot_latent_map(xy, y[:N_MAP], embedder="precomputed")
 ax.set_title("t-SNE of the ELU model's latent codes")
+plt.show()
 
 # %%
 # The map with images
