@@ -12,10 +12,10 @@ With ``reconstruction_weight > 0`` the decoder keeps training too (IDEC).
 
 .. note::
    Sizes on this page: 3,000 training images, 20 pretraining epochs and
-   at most 1,000 fine-tuning steps, so the page builds in a minute or two
-   on a CPU. The defaults (50 pretraining epochs, up to 4,000 steps) on
-   10,000 images are measured in ``benchmarks/results.md``, section
-   "Deep clustering".
+   at most 1,000 fine-tuning steps, to keep the documentation build short.
+   The defaults (100 pretraining epochs, up to 4,000 steps) on 10,000
+   images are measured in ``benchmarks/results.md``, section 10, "Deep
+   clustering".
 """
 
 # %%
@@ -70,6 +70,7 @@ fig.tight_layout()
 # coloured by DEC's clusters, shows the clusters DEC drew.
 ax = plot_latent_map(dec.transform(X[:1000]), dec.labels_[:1000])
 ax.set_title("t-SNE of 1,000 fine-tuned codes, coloured by DEC's clusters")
+plt.show()
 
 # %%
 # New images
