@@ -71,7 +71,7 @@ rows.update({name: ae.inverse_transform(ae.transform(X_test[:10])) for name, ae 
 fig, axes = plt.subplots(3, 10, figsize=(10, 3.3))
 for r, (name, images) in enumerate(rows.items()):
     for i in range(10):
-        axes[r, i].imshow(images[i], cmap="gray_r")
+        axes[r, i].imshow(images[i], cmap="gray_r", vmin=0, vmax=1)
         axes[r, i].set_xticks([])
         axes[r, i].set_yticks([])
     axes[r, 0].set_ylabel(name)

@@ -58,7 +58,7 @@ print("norm of each latent step:", np.round(np.linalg.norm(Z, axis=1), 2))
 mid = interpolate(ae, start, end, n_steps=3)[1]
 fig, axes = plt.subplots(1, 3, figsize=(5, 2))
 for ax, image, title in zip(axes, [start, mid, end], ["left", "midpoint", "right"], strict=True):
-    ax.imshow(image, cmap="gray")
+    ax.imshow(image, cmap="gray_r", vmin=0, vmax=1)
     ax.set_title(title)
     ax.axis("off")
 fig.tight_layout()

@@ -76,7 +76,7 @@ for name, labels in [("raw pixels", raw), ("64-d latent codes", clusters)]:
 centres = pipe.named_steps["ae"].inverse_transform(kmeans.cluster_centers_.astype(np.float32))
 fig, axes = plt.subplots(1, 10, figsize=(10, 1.6))
 for k, ax in enumerate(axes):
-    ax.imshow(centres[k].reshape(28, 28), cmap="gray_r")
+    ax.imshow(centres[k].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
     ax.set_title(f"cluster {k}\n{np.mean(clusters == k):.0%}", fontsize=8)
     ax.axis("off")
 fig.tight_layout()

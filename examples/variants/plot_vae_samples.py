@@ -48,9 +48,9 @@ samples = vae.sample(64, random_state=0)
 
 fig, axes = plt.subplots(8, 16, figsize=(12, 6.4))
 for ax, image in zip(axes[:, :8].ravel(), samples, strict=True):
-    ax.imshow(image.reshape(28, 28), cmap="gray_r")
+    ax.imshow(image.reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
 for ax, image in zip(axes[:, 8:].ravel(), X[:64], strict=True):
-    ax.imshow(image.reshape(28, 28), cmap="gray_r")
+    ax.imshow(image.reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
 for ax in axes.ravel():
     ax.set_axis_off()
 fig.text(0.28, 0.95, "sampled by the VAE", ha="center", fontsize=13)
