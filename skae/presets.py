@@ -138,7 +138,14 @@ def clustering_pipeline(n_clusters=10, *, autoencoder="conv", random_state=None,
             ("autoencoder", autoencoder),
             (
                 "umap",
-                UMAP(n_components=n_clusters, random_state=random_state, **{**N2D_UMAP_PARAMS, **(umap_params or {})}),
+                UMAP(
+                    n_components=n_clusters,
+                    random_state=random_state,
+                    # A seeded UMAP runs on one thread anyway; saying so avoids
+                    # its warning that it changed n_jobs (and a parameter
+                    # that fit would otherwise rewrite).
+                    **{**({"n_jobs": 1} if random_state is not None else {}), **N2D_UMAP_PARAMS, **(umap_params or {})},
+                ),
             ),
             # One mixture fit can settle in a local optimum that merges two
             # digits and splits another (accuracy swung by up to 0.26 over
