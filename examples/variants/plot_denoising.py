@@ -16,8 +16,7 @@ while the denoising one has learnt to fill them in.
 
 .. note::
    Sizes on this page: 10,000 training images and 10 epochs per model,
-   tested on 1,000 test images, so that the page builds in about a minute on
-   two CPU cores.
+   tested on 1,000 test images, to keep the documentation build short.
 """
 
 # %%

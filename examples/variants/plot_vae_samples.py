@@ -12,9 +12,8 @@ prior, which :meth:`~skae.VariationalAutoencoder.sample` does, then gives new
 digits.
 
 .. note::
-   Sizes on this page: 10,000 training images and 15 epochs, so that the
-   page builds in about a minute on two CPU cores. More images and epochs
-   give sharper samples.
+   Sizes on this page: 10,000 training images and 15 epochs, to keep the
+   documentation build short. More images and epochs give sharper samples.
 """
 
 # %%
