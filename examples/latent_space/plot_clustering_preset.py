@@ -75,11 +75,8 @@ print(f"KMeans on latents: accuracy {accuracy(y, labels):.3f}, NMI {normalized_m
 # the other two steps; ``benchmarks/results.md`` (section 4b, "The
 # clustering preset over seeds") gives its accuracy on 20,000 MNIST images
 # over seeds 0-2: 0.875 ± 0.052.
-#
-# A seeded UMAP runs on one thread whatever ``n_jobs`` says, and warns when
-# it is asked for more, so the pipeline asks for one.
 try:
-    n2d = clustering_pipeline(10, autoencoder=ae, random_state=0, umap_params={"n_jobs": 1})
+    n2d = clustering_pipeline(10, autoencoder=ae, random_state=0)
 except ImportError as exc:
     print(exc)
 else:
