@@ -28,7 +28,7 @@ ae.fit(X[:1000])
 
 path = os.path.join(tempfile.mkdtemp(), "digits.skae")
 ae.save(path)
-print(f"saved {os.path.getsize(path) / 1024:.0f} KiB to {path}")
+print(f"saved {os.path.getsize(path) / 1024:.0f} KiB to {os.path.basename(path)}")
 
 loaded = skae.load(path)
 print("same latents after loading:", np.array_equal(loaded.transform(X), ae.transform(X)))
