@@ -1,6 +1,7 @@
 """The tutorial's figures: latent maps, reconstructions, interpolations, training curves.
 
-matplotlib is an optional dependency (``pip install "skae[plots]"``); it is
+matplotlib is an optional dependency (``pip install matplotlib``, or
+``pip install -e ".[plots]"`` in a checkout of skae); it is
 imported only when a function here is called, so ``import skae`` works
 without it. Every function draws on an Axes or Figure it is given, or on a
 new one, returns it, and works headless (with the Agg backend). New figures
@@ -44,7 +45,8 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            'skae.plotting needs matplotlib; install it with `pip install "skae[plots]"` or `pip install matplotlib`.'
+            "skae.plotting needs matplotlib; install it with `pip install matplotlib` "
+            '(or, in a checkout of skae, `pip install -e ".[plots]"`).'
         ) from exc
     return plt
 

@@ -15,8 +15,9 @@ a wide encoder by how well the clusters match the digits.
 
 .. note::
    Sizes on this page: 3,000 MNIST training images, 3 epochs per fit in
-   batches of 32 with a learning rate of 0.003 (the tutorial uses batches
-   of 256 and Adam's default 0.001; so few epochs need more, larger steps)
+   batches of 32 with ``learning_rate=0.003`` (the tutorial uses batches
+   of 256 and Adam's default ``learning_rate=0.001``; so few epochs need
+   more, larger steps)
    and 3-fold cross-validation (2 candidates, 6 fits and a refit), then
    2,000 test images. The tutorial trains on all 60,000 images for 20
    epochs; raise ``N_TRAIN`` and ``EPOCHS`` below for a search at that
