@@ -26,7 +26,7 @@ import figures  # noqa: E402  (benchmarks/ is not a package)
 # 0.80", "at least 0.95", "≥ 0.98") is not a measurement.
 NOT_A_FIGURE = re.compile(
     r"(?:python|tensorflow|keras|scikit-learn|numpy|umap|umap-learn|sphinx|dask|version|release|v"
-    r"|targets?:?|at least|at most|≥|<=|>=)\s*$",
+    r"|targets?:?|at least|at most|no seed below|≥|<=|>=)\s*$",
     re.IGNORECASE,
 )
 
