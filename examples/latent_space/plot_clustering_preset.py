@@ -4,7 +4,7 @@ Clustering MNIST with the clustering preset
 ===========================================
 
 The tutorial clusters the 64 ELU latents of its convolutional model with
-KMeans and gets no better than KMeans on raw pixels. skae has two presets
+KMeans and does worse than KMeans on raw pixels. skae has two presets
 that do better, in two different ways:
 
 - :func:`skae.presets.clustering_autoencoder` changes the autoencoder. It
@@ -77,19 +77,30 @@ print(f"KMeans on latents: accuracy {accuracy(y, labels):.3f}, NMI {normalized_m
 # 70,000 MNIST images over seeds 0-4, 0.875 ± 0.052 on 20,000 over seeds 0-2.
 try:
     n2d = clustering_pipeline(10, autoencoder=ae, random_state=0)
-except ImportError as exc:
+except ImportError as exc:  # umap-learn is not installed
     print(exc)
+    n2d = None
 else:
     Z = ae.transform(X)
     n2d_labels = n2d[1:].fit_predict(Z)
-    embedding = n2d.named_steps["umap"].embedding_
     print(
         f"UMAP + GMM:        accuracy {accuracy(y, n2d_labels):.3f}, "
         f"NMI {normalized_mutual_info_score(y, n2d_labels):.3f}"
     )
 
-    # The first two of UMAP's 10 dimensions, coloured by the true digit, with
-    # the t-SNE map's colours and colour bar.
-    ax = plot_latent_map(embedding[:, :2], y, embedder="precomputed", s=2, figsize=(6, 5))
-    ax.set(title="UMAP of the clustering preset's latents", xticks=[], yticks=[])
+# %%
+# The mixture works in UMAP's 10 dimensions, which do not show on paper
+# (their first two overlap digits that the other eight separate). A
+# 2-D UMAP of the same codes, with the same settings, shows the structure
+# it finds; colours are the true digits, as on the t-SNE map. In this
+# reduced run 4, 7 and 9 touch, as do 3, 5 and 8: the digits the mixture
+# is most likely to merge, and where longer training helps most.
+if n2d is not None:
+    from umap import UMAP
+
+    from skae.presets import N2D_UMAP_PARAMS
+
+    embedding_2d = UMAP(n_components=2, random_state=0, n_jobs=1, **N2D_UMAP_PARAMS).fit_transform(Z)
+    ax = plot_latent_map(embedding_2d, y, embedder="precomputed", s=2, figsize=(6, 5))
+    ax.set(title="2-D UMAP of the clustering preset's latents", xticks=[], yticks=[])
     plt.show()
