@@ -140,11 +140,17 @@ def _stage_benchmark_results(app):
     target.parent.mkdir(exist_ok=True)
     source = ROOT / "benchmarks" / "results.md"
     if source.exists():
-        # The page has its own title; the file's "# skae benchmarks" would be a second one.
+        # The page has its own title; the file's "# skae benchmarks" would be a
+        # second one. Without it the file's headings move up one level, since
+        # MyST wants an included document's headings to start at the top.
         text = source.read_text(encoding="utf-8")
         if text.startswith("# "):
             text = text.split("\n", 1)[1].lstrip("\n")
-        target.write_text(text, encoding="utf-8")
+        lines, fenced = [], False
+        for line in text.splitlines():
+            fenced ^= line.startswith("```")
+            lines.append(line[1:] if not fenced and line.startswith("##") else line)
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     else:
         target.write_text(
             "*No benchmark results yet: `benchmarks/results.md` does not exist in this checkout. "

@@ -94,7 +94,7 @@ else:
 # 2-D UMAP of the same codes, with the same settings, shows the structure
 # it finds; colours are the true digits, as on the t-SNE map. In this
 # reduced run 4, 7 and 9 touch, as do 3, 5 and 8: the digits the mixture
-# is most likely to merge, and where longer training helps most.
+# is most likely to merge.
 if n2d is not None:
     from umap import UMAP
 
