@@ -49,7 +49,7 @@ def test_clustering_pipeline_steps():
 
 def test_clustering_pipeline_without_umap_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "umap", None)
-    with pytest.raises(ImportError, match=r"skae\[umap\]"):
+    with pytest.raises(ImportError, match="pip install umap-learn"):
         clustering_pipeline(10)
 
 
