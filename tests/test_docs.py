@@ -94,3 +94,12 @@ def test_gallery_script_has_a_title_and_states_its_sizes(path):
     assert "Sizes on this page" in docstring, (
         f"{path.name} must say how many samples and epochs it uses, compared with the tutorial"
     )
+
+
+def test_readme_names_every_extra_with_a_checkout_install_line():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in extras if f'pip install -e ".[{name}]"' not in readme]
+    assert not missing, f"README's install list lacks the extras {missing}"
