@@ -108,6 +108,13 @@ def clustering_accuracy(y_true, y_pred):
     return skae_accuracy(y_true, y_pred)
 
 
+def mean_std(values, fmt="{:.3f}"):
+    """``"mean ± std"`` of ``values`` formatted with ``fmt``; a single value alone."""
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return f"{fmt.format(statistics.mean(values))} ± {fmt.format(statistics.stdev(values))}"
+
+
 def table(header, rows):
     """A Markdown table; floats are printed as they are given (format them first)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
 import numpy as np  # noqa: E402
-from _common import mnist_path  # noqa: E402
+from _common import mean_std, mnist_path  # noqa: E402
 
 SEEDS = (0, 1, 2)
 N_IMAGES = 10_000
@@ -92,12 +92,6 @@ def run_one(X, y, seed, **params):
     }
 
 
-def _mean_std(values, fmt="{:.3f}"):
-    if len(values) == 1:
-        return fmt.format(values[0])
-    return f"{fmt.format(statistics.mean(values))} ± {fmt.format(statistics.stdev(values))}"
-
-
 def report(runs):
     """Markdown: one row per run, then mean ± std over the runs."""
     from _common import table
@@ -122,14 +116,14 @@ def report(runs):
             [
                 "mean ± std",
                 "",
-                f"{_mean_std([r['kmeans_pretrained']['accuracy'] for r in runs])} / "
-                f"{_mean_std([r['kmeans_pretrained']['nmi'] for r in runs])}",
-                f"{_mean_std([r['dec']['accuracy'] for r in runs])} / {_mean_std([r['dec']['nmi'] for r in runs])}"
-                f" / {_mean_std([r['dec']['ari'] for r in runs])}",
+                f"{mean_std([r['kmeans_pretrained']['accuracy'] for r in runs])} / "
+                f"{mean_std([r['kmeans_pretrained']['nmi'] for r in runs])}",
+                f"{mean_std([r['dec']['accuracy'] for r in runs])} / {mean_std([r['dec']['nmi'] for r in runs])}"
+                f" / {mean_std([r['dec']['ari'] for r in runs])}",
                 "",
-                _mean_std([r["pretrain_s"] for r in runs], "{:.0f}"),
-                _mean_std([r["finetune_s"] for r in runs], "{:.0f}"),
-                _mean_std([r["wall_s"] / 60 for r in runs], "{:.1f}"),
+                mean_std([r["pretrain_s"] for r in runs], "{:.0f}"),
+                mean_std([r["finetune_s"] for r in runs], "{:.0f}"),
+                mean_std([r["wall_s"] / 60 for r in runs], "{:.1f}"),
                 "",
             ]
         )

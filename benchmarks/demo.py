@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
-from _common import mnist_path, table  # noqa: E402
+from _common import mean_std, mnist_path, table  # noqa: E402
 
 ROWS = (("cluster_ae", "KMeans on latent codes"), ("cluster_raw", "KMeans on raw pixels"))
 RECOMMENDED = ("cluster_recommended", "recommended: clustering_pipeline")
@@ -60,12 +59,6 @@ def run_one(dataset, seed):
     return row
 
 
-def _mean_std(values, digits=3):
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
-
-
 def report(runs):
     """Markdown: one table per dataset, a row per run and the mean ± std over seeds."""
     parts = []
@@ -80,7 +73,7 @@ def report(runs):
             body.append([r["seed"], f"{r['n_train']:,}", *cells, f"{r['wall_s']:.0f}", f"{r['load']:.1f}"])
         if len(rows) > 1:
             summary = [
-                " / ".join(_mean_std([r[key][metric] for r in rows]) for metric in ("accuracy", "NMI"))
+                " / ".join(mean_std([r[key][metric] for r in rows]) for metric in ("accuracy", "NMI"))
                 for key, _ in (*ROWS, RECOMMENDED)
             ]
             body.append(["mean ± std", "", *summary, "", ""])

@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
 
 import numpy as np
+from _common import mean_std  # benchmarks/, the script's own folder
 from sklearn.metrics import normalized_mutual_info_score
 
 from skae.datasets import load_mnist
@@ -68,10 +68,7 @@ def main(argv=None):
     if len(rows) > 1:
         acc = [r["accuracy"] for r in rows]
         nmi = [r["nmi"] for r in rows]
-        print(
-            f"mean accuracy {statistics.mean(acc):.3f} ± {statistics.stdev(acc):.3f} (min {min(acc):.3f}), "
-            f"NMI {statistics.mean(nmi):.3f} ± {statistics.stdev(nmi):.3f}"
-        )
+        print(f"mean accuracy {mean_std(acc)} (min {min(acc):.3f}), NMI {mean_std(nmi)}")
 
 
 if __name__ == "__main__":
