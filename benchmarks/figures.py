@@ -5,9 +5,10 @@ figure, named by its section, table, row and column::
 
     {"section": "4b", "table": 1, "row": "mean ± std", "column": "accuracy", "value": "0.875 ± 0.052"}
 
-``run.py``, ``preset_seeds.py --results`` and ``deep_clustering.py report
---results`` rewrite ``figures.json`` whenever they write ``results.md``; after
-editing ``results.md`` by hand, run this script::
+``run.py`` rewrites ``figures.json`` whenever it writes ``results.md``. The
+other scripts (``preset_seeds.py``, ``deep_clustering.py``, ``demo.py``)
+print tables that are pasted into ``results.md`` by hand; after such an
+edit, run this script::
 
     python benchmarks/figures.py            # rewrite figures.json
     python benchmarks/figures.py --check    # exit 1 if figures.json is stale
@@ -96,7 +97,7 @@ def render(markdown):
 
 
 def write(results=RESULTS, output=FIGURES):
-    """Rewrite ``output`` from ``results``; the benchmark scripts call this after writing results."""
+    """Rewrite ``output`` from ``results``; ``run.py`` calls this after writing results."""
     Path(output).write_text(render(Path(results).read_text(encoding="utf-8")), encoding="utf-8")
 
 

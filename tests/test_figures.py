@@ -10,6 +10,7 @@ version numbers are not figures and are skipped.
 """
 
 import ast
+import functools
 import json
 import re
 import sys
@@ -78,8 +79,8 @@ def _markdown_prose(text):
 
 
 def _rst_prose(text):
-    """reStructuredText without literal and code blocks, directives' options, or inline literals."""
-    out, block_indent, expect_block = [], None, False
+    """reStructuredText without literal and code blocks, doctest lines, inline literals or roles."""
+    out, block_indent = [], None
     for line in text.splitlines():
         stripped = line.strip()
         indent = len(line) - len(line.lstrip())
@@ -88,12 +89,10 @@ def _rst_prose(text):
                 out.append("")
                 continue
             block_indent = None
-        if expect_block and stripped:
-            expect_block = False
         if re.match(r"\.\. (code-block|code|literalinclude|doctest|testcode|math)::", stripped) or (
             stripped.endswith("::") and not stripped.startswith("..")
         ):
-            block_indent, expect_block = indent, True
+            block_indent = indent
             out.append(re.sub(r"``[^`]*``", "", line) if not stripped.startswith("..") else "")
             continue
         if stripped.startswith(">>>"):
@@ -166,9 +165,15 @@ def _pages():
 PAGES = list(_pages())
 
 
+@functools.cache
+def _figures_document():
+    return json.loads((ROOT / "benchmarks" / "figures.json").read_text(encoding="utf-8"))
+
+
+@functools.cache
 def _known_numbers():
-    """Every number of the figures, and the numbers of each results section."""
-    document = json.loads((ROOT / "benchmarks" / "figures.json").read_text(encoding="utf-8"))
+    """Every number of the figures, and the numbers of each results section (read once per run)."""
+    document = _figures_document()
     by_section = {}
     for figure in document["figures"]:
         by_section.setdefault(figure["section"], []).append(figure)
@@ -183,7 +188,7 @@ def test_figures_json_matches_results():
 
 def test_figures_are_found():
     """The extraction itself: a known cell of results.md comes out with its row and column."""
-    document = json.loads((ROOT / "benchmarks" / "figures.json").read_text(encoding="utf-8"))
+    document = _figures_document()
     assert len(document["figures"]) > 50
     sections = {figure["section"] for figure in document["figures"]}
     assert {"3", "4", "4b", "10"} <= sections
