@@ -25,7 +25,7 @@ __getattr__, __dir__ = lazy_attributes(
         "VariationalAutoencoder": "_variational",
         "datasets": "datasets",
         "interpolate": "_interpolate",
-        "load": "_persistence",
+        "load": "_load",
         "metrics": "metrics",
         "plotting": "plotting",
         "presets": "presets",

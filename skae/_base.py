@@ -18,7 +18,7 @@ Everything else lives here, in named steps:
 
 from __future__ import annotations
 
-import contextlib
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -30,18 +30,14 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._docstrings import fill_shared_parameters
 from ._layout import ANY_ND_INPUT, LayoutRequest, input_ndim, parse_shape, resolve_layout
-from ._lazy import LazyModule
 from ._registry import register_estimator
 from ._validation import NOISE_KINDS
 
-# Modules that import Keras or TensorFlow, imported on first use (see _lazy).
-keras = LazyModule("keras")
-_builders = LazyModule("skae._builders")
-_guards = LazyModule("skae._guards")
-_inference = LazyModule("skae._inference")
-_networks = LazyModule("skae._networks")
-_persistence = LazyModule("skae._persistence")
-_training = LazyModule("skae._training")
+# Keras, and skae's modules that import it (_builders, _guards, _inference,
+# _networks, _persistence, _training, _distribution), are imported inside
+# the methods that need them: ``import skae``, building an estimator,
+# ``get_params``, ``clone`` and a ``Pipeline`` load no deep-learning
+# framework (see ``skae/__init__.py``).
 
 FLOAT_DTYPES = (np.float64, np.float32)
 #: Training rows scored to set ``offset_``: all of them up to this many, else a random subset.
@@ -103,32 +99,6 @@ def _same_value(a, b):
         return bool(np.array_equal(np.asarray(a), np.asarray(b))) if np.ndim(a) or np.ndim(b) else bool(a == b)
     except Exception:  # values that cannot be compared are taken as changed
         return False
-
-
-def _model_state(model):
-    optimizer = getattr(model, "optimizer", None)
-    return model.get_weights(), [v.numpy() for v in optimizer.variables] if optimizer is not None else []
-
-
-def _restore_model_state(model, state):
-    weights, optimizer_values = state
-    model.set_weights(weights)
-    if optimizer_values:
-        for variable, value in zip(model.optimizer.variables, optimizer_values, strict=True):
-            variable.assign(value)
-
-
-def _strategy_scope(strategy):
-    """Return the ``tf.distribute`` scope to build and compile the model in."""
-    if strategy is None:
-        return contextlib.nullcontext()
-    import tensorflow as tf
-
-    if strategy == "default":
-        strategy = tf.distribute.get_strategy()
-    elif strategy == "mirrored":
-        strategy = tf.distribute.MirroredStrategy()
-    return strategy.scope()
 
 
 @fill_shared_parameters
@@ -218,15 +188,18 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     is left as it was before the call.
 
     Inference (``transform``, ``inverse_transform`` and the scores) runs
-    each network through a ``tf.function`` compiled once per fitted model,
-    whatever the batch size, and batches of at most 32 rows of a
-    ``Sequential`` stack of ``Dense``, ``Conv2D`` and ``Conv2DTranspose``
-    layers through NumPy, within 1e-5 of the compiled result: a fraction of
-    a millisecond per row, from as many threads as you like. Other networks
-    use the compiled function for every batch. The NumPy path copies the
-    weights on first use after each ``fit``; if you change ``encoder_``'s
-    or ``decoder_``'s weights yourself, call ``fit`` again or
-    ``copy.deepcopy`` the estimator, which rebuilds the compiled functions.
+    each network through one function compiled the backend's way
+    (``tf.function``, ``jax.jit`` or ``torch.no_grad``), once per fitted
+    model whatever the batch size, from as many threads as you like. It
+    reads the networks' weights when it runs, so after you train
+    ``encoder_`` further yourself (inside another Keras model, say),
+    ``transform`` returns the new codes; there is no cache to clear. Short
+    inputs are padded to one of a few fixed sizes, so a row's code does not
+    depend on the rows that came with it.
+
+    The estimator trains on whichever Keras backend is set (``KERAS_BACKEND``
+    or ``keras.json``): TensorFlow, JAX or PyTorch. A file written by
+    :meth:`save` loads under any of them.
 
     Examples
     --------
@@ -319,6 +292,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         if self.input_shape is not None:
             shape, name = parse_shape("input_shape", self.input_shape), "input_shape"
         else:
+            from . import _networks
+
             shape, name = _networks.declared_input_shape(self.encoder), "the encoder's input shape"
         return LayoutRequest(shape=shape, name=name, nd_input=ANY_ND_INPUT)
 
@@ -328,6 +303,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         ``seeds`` is an iterator of ints (:func:`skae._builders.seed_stream`):
         take one for every seeded layer or network built, in order.
         """
+        from . import _networks
+
         owner = type(self).__name__
         encoder = _networks.build_network(_networks.ENCODER, self.encoder, (sample_shape,), next(seeds), owner=owner)
         latent = _networks.latent_shape_of(encoder, sample_shape)
@@ -434,11 +411,13 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         try:
             self._validate_params()
             self._check_noise_level()
+            from . import _guards  # Keras, once the parameters are known to be valid
+
             resume = resume and hasattr(self, "model_")
             if resume:
                 self._check_model_params_unchanged()
                 X = self._check_input(X, reset=False)
-                model_state = _model_state(self.model_)
+                model_state = _guards.model_state(self.model_)
             else:
                 X = self._check_input(X, reset=True)
             _guards.limit_worker_threads()
@@ -449,7 +428,6 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             ).max
             model = self.model_ if resume else self._initialize_model(seed)
             history = self._fit_loop(model, X, initial_epoch=done, epochs=epochs, seed=seed)
-            self._drop_inference_functions()
             if not resume:
                 self._set_model(model)
                 self._built_with = self._model_params()
@@ -457,7 +435,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             self._fit_offset(X, seed)
         except BaseException:
             if model_state is not None:
-                _restore_model_state(self.model_, model_state)
+                _guards.restore_model_state(self.model_, model_state)
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
@@ -465,7 +443,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
     def _initialize_model(self, seed):
         """Build the encoder and decoder, compose them and compile: the new ``model_``."""
-        with _strategy_scope(self.distribute_strategy):
+        from . import _builders, _distribution, _networks
+
+        with _distribution.placement(self.distribute_strategy).build_scope():
             sample_shape = self.layout_.sample_shape
             encoder, decoder = self._build_encoder_decoder(sample_shape, _builders.seed_stream(seed))
             model = _networks.compose_autoencoder(encoder, decoder, sample_shape, latent_l1=self.latent_l1)
@@ -478,8 +458,26 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         Ctrl-C after a completed epoch keeps that epoch's weights and warns;
         a non-finite loss raises ``FloatingPointError``.
         """
+        import keras
+
+        from . import _distribution, _guards, _training
+
+        placement = _distribution.placement(self.distribute_strategy)
         x = self.layout_.to_model(X.astype(np.float32, copy=False))
-        x_train, validation_data = self._split_validation(x, seed)
+        x_train, x_val = self._split_validation(x, seed)
+        batches = _training.TrainingBatches(
+            x_train,
+            batch_size=self.batch_size,
+            seed=seed,
+            noise=self.noise,
+            noise_level=self.noise_level,
+            multiple_of=placement.n_devices,
+        )
+        validation_data = None
+        if x_val is not None:
+            validation_data = _training.TrainingBatches(
+                x_val, batch_size=self.batch_size, seed=seed, shuffle=False, multiple_of=placement.n_devices
+            )
         # The guard runs first, so an epoch counts as completed before any
         # user callback (which may interrupt) sees it.
         guard = _guards.EpochGuard()
@@ -493,16 +491,18 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 )
             )
         try:
-            model.fit(
-                **_training.make_training_data(
-                    x_train, batch_size=self.batch_size, seed=seed, noise=self.noise, noise_level=self.noise_level
-                ),
-                initial_epoch=initial_epoch,
-                epochs=initial_epoch + epochs,
-                verbose=self.verbose,
-                callbacks=callbacks,
-                validation_data=validation_data,
-            )
+            with placement.fit_scope():
+                model.fit(
+                    batches,
+                    # The batches shuffle themselves, from the fit's seed;
+                    # Keras would reorder them with Python's global random.
+                    shuffle=False,
+                    initial_epoch=initial_epoch,
+                    epochs=initial_epoch + epochs,
+                    verbose=self.verbose,
+                    callbacks=callbacks,
+                    validation_data=validation_data,
+                )
         except KeyboardInterrupt:
             if guard.weights is None:
                 raise
@@ -525,14 +525,15 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
     def _set_model(self, model):
         """Make ``model`` (a composed autoencoder) this estimator's ``model_``, ``encoder_`` and ``decoder_``."""
+        from . import _networks
+
         self.model_ = model
         self.encoder_, self.decoder_ = _networks.split_autoencoder(model)
-        self._drop_inference_functions()
         self._latent_shape = _networks.latent_shape_of(self.encoder_, self.layout_.sample_shape)
-
-    def _drop_inference_functions(self):
-        # The compiled functions copy weights for their NumPy path; a new
-        # dict (not a cleared one) leaves any copy of the old state intact.
+        # The compiled inference functions of encoder_ and decoder_, built on
+        # first use. They read the live weights, so training never makes
+        # them stale; a new dict (not a cleared one) leaves a copy of the
+        # estimator its own.
         self._inference_cache = {}
 
     def _record_history(self, history, *, resume):
@@ -576,6 +577,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.offset_ = float(np.percentile(self._reconstruction_scores(X), 100.0 * self.contamination))
 
     def _make_optimizer(self):
+        import keras
+
         optimizer = keras.optimizers.get(self.optimizer) if isinstance(self.optimizer, str) else self.optimizer
         config = optimizer.get_config()
         if self.learning_rate is not None:
@@ -594,21 +597,22 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 "both need at least one. Use more samples or validation_fraction=0."
             )
         order = np.random.default_rng(seed).permutation(n_samples)
-        x_val = x[order[:n_val]]
-        return x[order[n_val:]], (x_val, x_val)
+        return x[order[n_val:]], x[order[:n_val]]
 
     # ------------------------------------------------------------------
     # Inference
 
     def _encode(self, x):
         """Latent codes of samples ``x`` in the model's layout, float32."""
-        return _inference.inference_function(
-            self._inference_cache, "encoder", self.encoder_, self.layout_.sample_shape
-        )(x)
+        from . import _inference
+
+        return _inference.predict(self._inference_cache, "encoder", self.encoder_, self.layout_.sample_shape, x)
 
     def _decode(self, z):
         """Reconstructions of latent codes ``z`` of ``_latent_shape``, float32."""
-        return _inference.inference_function(self._inference_cache, "decoder", self.decoder_, self._latent_shape)(z)
+        from . import _inference
+
+        return _inference.predict(self._inference_cache, "decoder", self.decoder_, self._latent_shape, z)
 
     def _reconstruct(self, X):
         # decoder_(encoder_(x)) is model_ at inference (its latent_l1 layer
@@ -616,7 +620,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         # inverse_transform already use.
         x = self.layout_.to_model(X)
         out = np.empty(X.shape, dtype=np.float32)
-        step = _training.INFERENCE_BATCH_SIZE
+        from ._inference import INFERENCE_BATCH_SIZE as step
+
         for start in range(0, len(X), step):
             out[start : start + step] = self._decode(self._encode(x[start : start + step])).reshape(-1, X.shape[1])
         return out
@@ -740,7 +745,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     @property
     def _n_features_out(self):
         """Number of latent features, for ``get_feature_names_out``."""
-        return _networks.n_values(self._latent_shape)
+        return math.prod(self._latent_shape)
 
     # ------------------------------------------------------------------
     # Saving
@@ -776,6 +781,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         --------
         skae.load : Read the file back.
         """
+        from . import _persistence
+
         _persistence.save(self, path)
 
     # ------------------------------------------------------------------
@@ -792,6 +799,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         for name in ("encoder_", "decoder_", "_latent_shape", "_inference_cache"):
             state.pop(name, None)
         if "model_" in state:
+            from . import _builders
+
             state = {"_custom_objects": _builders.custom_objects(), **state}
         return state
 

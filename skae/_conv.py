@@ -7,7 +7,7 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import StrOptions
 
-from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer, _builders
+from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer
 from ._docstrings import fill_shared_parameters
 from ._layout import LayoutRequest, parse_shape
 from ._validation import int_pair, positive_ints
@@ -70,6 +70,8 @@ class ImageInputMixin:
 
     def _conv_stacks(self, image_shape, seeds, head):
         """Return the encoder's layers (convolutions, ``head(seeds)``) and a function building the decoder's."""
+        from . import _builders
+
         filters = positive_ints("filters", self.filters, min_length=1)
         kernel_size = int_pair("kernel_size", self.kernel_size)
         strides = int_pair("strides", self.strides)
@@ -246,6 +248,8 @@ class ConvAutoencoder(ImageInputMixin, AutoencoderTransformer):
         return self._image_layout_request()
 
     def _build_encoder_decoder(self, sample_shape, seeds):
+        from . import _builders
+
         encoder, decoder = self._conv_stacks(
             sample_shape, seeds, head=lambda seeds: [_builders.latent_dense(self.latent_dim, self.activation, seeds)]
         )

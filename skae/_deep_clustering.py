@@ -27,14 +27,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._lazy import LazyModule
 from ._registry import register_estimator
 
-# Keras, and the modules that import it, load on first use (see _lazy):
-# importing skae, or building this estimator, loads neither Keras nor TensorFlow.
-keras = LazyModule("keras")
-_clustering_layer = LazyModule("skae._clustering_layer")
-_persistence = LazyModule("skae._persistence")
+# Keras, and the modules that import it, are imported inside the methods
+# that need them: importing skae, or building this estimator, loads no
+# deep-learning framework.
 
 FLOAT_DTYPES = (np.float64, np.float32)
 #: KMeans restarts when placing the initial centres (as in DEC's code).
@@ -281,10 +278,6 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             autoencoder = self._pretrain(X, int(ae_seed))
             centers, init_labels = self._initialize_centers(autoencoder, X, int(kmeans_seed))
             labels, centers, n_iter = self._fine_tune(autoencoder, X, centers, init_labels, int(shuffle_seed))
-            # Fine-tuning changed the encoder's weights after the autoencoder
-            # compiled its inference functions (for the KMeans start): drop
-            # them, or transform would keep serving the pretrained codes.
-            autoencoder._drop_inference_functions()
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
@@ -324,6 +317,8 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         return kmeans.cluster_centers_.astype(np.float64), kmeans.labels_.astype(np.int64)
 
     def _make_optimizer(self):
+        import keras
+
         if self.optimizer is None:
             return keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
         optimizer = keras.optimizers.get(self.optimizer) if isinstance(self.optimizer, str) else self.optimizer
@@ -331,6 +326,10 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _initialize_model(self, autoencoder, centers):
         """Build the fine-tuning model: the encoder, the centres and, for IDEC, the decoder."""
+        import keras
+
+        from . import _clustering_layer
+
         sample_shape = autoencoder.layout_.sample_shape
         inputs = keras.Input(sample_shape)
         latent = autoencoder.encoder_(inputs)
@@ -495,6 +494,8 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             "autoencoder_template": template,
             "fitted": {name: getattr(self, name) for name in self._fitted_attributes if hasattr(self, name)},
         }
+        from . import _persistence
+
         _persistence.save(self.autoencoder_, path, wrapper=(self, wrapper))
 
     @classmethod

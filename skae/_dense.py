@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer, _builders
+from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer
 from ._docstrings import fill_shared_parameters
 from ._layout import LayoutRequest
 from ._validation import positive_ints
@@ -145,6 +145,8 @@ class DenseAutoencoder(AutoencoderTransformer):
         return LayoutRequest(shape=None, name="n_features_in_")
 
     def _build_encoder_decoder(self, sample_shape, seeds):
+        from . import _builders
+
         hidden = positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
         latent_activation = self.activation if self.latent_activation is None else self.latent_activation
         encoder = _builders.sequential(

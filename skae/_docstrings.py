@@ -80,11 +80,13 @@ SHARED_PARAMETERS = {
         "``callbacks``, ...) may change in between.",
     ),
     "distribute_strategy": (
-        '{"default", "mirrored"}, tf.distribute.Strategy or None, default=None',
-        'TensorFlow distribution strategy to build and train the model under, such as "mirrored" to train '
-        "one model on all local GPUs. The strings build the strategy at fit time, which keeps the estimator "
-        "clonable and picklable; a strategy object is used as given. None trains without an explicit "
-        "strategy.",
+        '{"default", "mirrored"}, strategy object or None, default=None',
+        'Data-parallel training. "mirrored" trains one model on every local device (GPUs, or virtual CPU '
+        "devices): TensorFlow's MirroredStrategy under the tensorflow backend, "
+        'keras.distribution.DataParallel under jax; the torch backend has none and raises. "default" uses '
+        "the strategy or distribution already set. The strings build the strategy at fit time, which keeps "
+        "the estimator clonable and picklable; a tf.distribute.Strategy (tensorflow) or a "
+        "keras.distribution.Distribution (jax) is used as given. None trains on one device.",
     ),
 }
 

@@ -1,4 +1,4 @@
-"""Keeping training safe: epoch snapshots, non-finite losses, worker threads."""
+"""Keeping training safe: epoch snapshots, rollback, non-finite losses, worker threads."""
 
 from __future__ import annotations
 
@@ -8,6 +8,22 @@ import os
 import sys
 
 import keras
+
+
+def model_state(model):
+    """Return a copy of ``model``'s weights and its optimizer's state, for :func:`restore_model_state`."""
+    optimizer = getattr(model, "optimizer", None)
+    optimizer_values = [keras.ops.convert_to_numpy(v.value) for v in optimizer.variables] if optimizer else []
+    return model.get_weights(), optimizer_values
+
+
+def restore_model_state(model, state):
+    """Put back the weights and optimizer state that :func:`model_state` copied."""
+    weights, optimizer_values = state
+    model.set_weights(weights)
+    if optimizer_values:
+        for variable, value in zip(model.optimizer.variables, optimizer_values, strict=True):
+            variable.assign(value)
 
 
 class EpochGuard(keras.callbacks.Callback):
@@ -59,31 +75,38 @@ def _in_worker_process():
 
 
 def limit_worker_threads():
-    """Give TensorFlow the worker's share of the cores, in worker processes only.
+    """Give the backend the worker's share of the cores, in worker processes only.
 
     joblib's process backend and Dask's nanny tell each worker how many
     threads it may use through ``OMP_NUM_THREADS``. TensorFlow ignores that
     variable and sizes its thread pools for the whole machine, so two
     workers on two cores would each start two or more compute threads and
-    fight. In a worker whose TensorFlow runtime has not started yet, this
-    sets TensorFlow's intra-op threads to ``OMP_NUM_THREADS`` and its
-    inter-op threads to 1. Elsewhere (the user's own process) it does
-    nothing.
+    fight. In a worker, this sets TensorFlow's intra-op threads (before its
+    runtime starts) or PyTorch's threads to ``OMP_NUM_THREADS`` and the
+    inter-op threads to 1. JAX reads its thread count when it starts, from
+    ``XLA_FLAGS``, which only the user can set in time. Elsewhere (the
+    user's own process) it does nothing.
 
     Returns
     -------
     n_threads : int or None
-        The intra-op thread count it set, or None when it left TensorFlow
-        alone.
+        The thread count it set, or None when it left the backend alone.
     """
     value = os.environ.get("OMP_NUM_THREADS", "")
-    if keras.backend.backend() != "tensorflow" or not value.isdigit() or int(value) < 1:
+    if not value.isdigit() or int(value) < 1 or not _in_worker_process():
         return None
-    if not _in_worker_process():
+    n_threads = int(value)
+    backend = keras.backend.backend()
+    if backend == "torch":
+        import torch
+
+        if torch.get_num_threads() != n_threads:
+            torch.set_num_threads(n_threads)
+        return n_threads
+    if backend != "tensorflow":
         return None
     import tensorflow as tf
 
-    n_threads = int(value)
     if tf.config.threading.get_intra_op_parallelism_threads() == n_threads:
         return n_threads
     try:

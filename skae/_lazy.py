@@ -1,51 +1,26 @@
-"""Import on first use: why ``import skae`` does not load TensorFlow.
+"""Import on first use: why ``import skae`` loads no deep-learning framework.
 
-TensorFlow and Keras take seconds to import, and most of what a program does
-with an estimator before fitting it (constructing it, ``get_params``,
-``clone``, putting it in a ``Pipeline`` or ``GridSearchCV``, ``skae --help``)
-needs neither. So the modules that import Keras (``_builders``,
-``_networks``, ``_training``, ``_guards``, ``_persistence``,
-``_inference``) are reached only through :class:`LazyModule` references,
-which import the real module the first time one of its attributes is read:
-in practice the first ``fit``, ``transform``, ``partial_fit`` or
-:func:`skae.load`.
+Keras and its backend (TensorFlow, JAX or PyTorch) take seconds to import,
+and most of what a program does with an estimator before fitting it
+(constructing it, ``get_params``, ``clone``, putting it in a ``Pipeline``
+or ``GridSearchCV``, ``skae --help``) needs none of them. So the modules
+that import Keras (``_builders``, ``_networks``, ``_training``,
+``_guards``, ``_inference``, ``_distribution``) are imported inside the
+methods that need them, with ordinary ``from . import`` statements that a
+reader, and the package's import-cycle test, can see.
 
-The package's public names use the same idea through PEP 562: the module
-``__getattr__`` that :func:`lazy_attributes` returns imports the submodule
-that defines a name when the name is first read, so ``import skae`` costs
-little more than importing scikit-learn.
-
-Both go through :func:`importlib.import_module`, so a module is imported
-once, under Python's own import lock (safe from many threads), and nothing
-appears in ``sys.modules`` before it is really imported.
+The package's public names are imported on first use through PEP 562: the
+module ``__getattr__`` that :func:`lazy_attributes` returns imports the
+submodule that defines a name when the name is first read, so ``import
+skae`` costs little more than importing scikit-learn. It goes through
+:func:`importlib.import_module`, so a module is imported once, under
+Python's own import lock (safe from many threads), and nothing appears in
+``sys.modules`` before it is really imported.
 """
 
 from __future__ import annotations
 
 import importlib
-
-
-class LazyModule:
-    """A stand-in for a module that imports it when an attribute is first read.
-
-    Parameters
-    ----------
-    name : str
-        Absolute name of the module, such as ``"skae._networks"``.
-    """
-
-    __slots__ = ("_name",)
-
-    def __init__(self, name):
-        self._name = name
-
-    def __getattr__(self, attr):
-        # importlib returns the module from sys.modules after the first
-        # import, so each read costs a dictionary lookup.
-        return getattr(importlib.import_module(self._name), attr)
-
-    def __repr__(self):
-        return f"<lazy module {self._name!r}>"
 
 
 def lazy_attributes(package, attributes):

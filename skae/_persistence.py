@@ -22,6 +22,7 @@ serialised lambdas. Each class lists the fitted attributes it saves in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -33,18 +34,14 @@ import zlib
 import numpy as np
 import sklearn
 
-# skae's own estimator classes register themselves when imported, so that
-# load() finds the class a file names; none of these modules imports Keras.
-from . import _conv, _deep_clustering, _dense, _variational  # noqa: F401
 from ._layout import SampleLayout
-from ._lazy import LazyModule
 from ._registry import class_name, registered_class
 from ._version import __version__
 
-# Keras loads only when a model is saved or loaded (see _lazy), so ``skae.load``
-# can be imported without it.
-keras = LazyModule("keras")
-_builders = LazyModule("skae._builders")
+# Keras is imported inside the functions that save or load a model, so
+# importing this module (and ``skae.load``) loads no deep-learning framework.
+# The estimator classes are not imported here: they import this module to
+# save, and ``skae._load`` imports them all before it reads a file.
 
 FORMAT = "skae-estimator"
 # Version 2: model_ became the composition of encoder_ and decoder_, and
@@ -56,11 +53,43 @@ MODEL = "model.keras"
 RUNTIME_PARAMS = ("callbacks",)
 
 
+@contextlib.contextmanager
+def _tensorflow_left_alone():
+    """Keep Keras's (de)serializer from importing TensorFlow under another backend.
+
+    Keras's serializer asks whether each value is a TensorFlow type, and
+    imports TensorFlow to ask whenever it is installed: seconds and hundreds
+    of megabytes for a JAX or PyTorch user who never uses it. While
+    TensorFlow is not imported no value can be one of its types, so the
+    answer is known; this tells Keras's lazy TensorFlow handle so for the
+    duration of the call.
+    """
+    import keras
+
+    probe = None
+    if keras.backend.backend() != "tensorflow" and "tensorflow" not in sys.modules:
+        try:
+            from keras.src.utils.module_utils import tensorflow as probe
+        except ImportError:  # another Keras layout: let it import
+            probe = None
+    if probe is None or not hasattr(probe, "_available"):
+        yield
+        return
+    saved = probe._available
+    probe._available = False
+    try:
+        yield
+    finally:
+        probe._available = saved
+
+
 def _skae_version():
     return __version__
 
 
 def _encode(name, value):
+    import keras
+
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (np.integer, np.floating, np.bool_)):
@@ -87,6 +116,8 @@ def _encode(name, value):
 
 
 def _decode(value):
+    import keras
+
     if isinstance(value, list):
         return [_decode(v) for v in value]
     if not isinstance(value, dict):
@@ -122,14 +153,19 @@ def _find_callable(name):
 
 
 def _load_keras(data, what):
+    import keras
+
+    from . import _builders
+
     with tempfile.TemporaryDirectory() as tmp:
         model_path = os.path.join(tmp, "model.keras")
         with open(model_path, "wb") as f:
             f.write(data)
         try:
-            return keras.saving.load_model(
-                model_path, safe_mode=True, compile=what == MODEL, custom_objects=_builders.custom_objects()
-            )
+            with _tensorflow_left_alone():
+                return keras.saving.load_model(
+                    model_path, safe_mode=True, compile=what == MODEL, custom_objects=_builders.custom_objects()
+                )
         except Exception as exc:
             raise ValueError(
                 f"holds a Keras model ({what}) that cannot be loaded safely: {exc}. skae loads models with "
@@ -140,6 +176,8 @@ def _load_keras(data, what):
 
 def _encode_param(name, value, members):
     """Encode a parameter as JSON; a Keras model goes to ``members`` as its own ``.keras`` file."""
+    import keras
+
     if isinstance(value, keras.Model):
         member = f"params/{name}.keras"
         members[member] = value
@@ -165,6 +203,7 @@ def save(estimator, path, *, wrapper=None):
     registered class, and :func:`load` returns
     ``owner_class._from_saved(autoencoder, entry)``.
     """
+    import keras
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator)
@@ -203,7 +242,7 @@ def save(estimator, path, *, wrapper=None):
                 archive.writestr(METADATA, json.dumps(metadata, indent=1))
                 for i, (member, model) in enumerate(members.items()):
                     model_path = os.path.join(tmp, f"{i}.keras")
-                    with warnings.catch_warnings():
+                    with warnings.catch_warnings(), _tensorflow_left_alone():
                         # A template that was never built has no weights to
                         # save, and needs none: fit builds a fresh copy.
                         warnings.filterwarnings("ignore", message="You are saving a model that has not yet been built")
@@ -219,44 +258,14 @@ class _LoadError(ValueError):
     pass
 
 
-def load(path):
-    """Load an estimator written by ``save``.
+def read(path):
+    """Read the estimator file at ``path``; :func:`skae.load` documents it.
 
-    Loading never unpickles and runs no code from the file: parameters and
-    fitted attributes are JSON, and the Keras model is read with
-    ``safe_mode=True``, which refuses serialised Python code such as
-    ``Lambda`` layers.
-
-    Parameters
-    ----------
-    path : str or path-like
-        File written by :meth:`AutoencoderTransformer.save`.
-
-    Returns
-    -------
-    estimator : AutoencoderTransformer
-        The fitted estimator, its transform identical to the saved one's.
-
-    Raises
-    ------
-    ValueError
-        If the file is not a skae file, is truncated or corrupted, was
-        written by an incompatible version, or holds a model that safe mode
-        refuses. No half-loaded estimator is ever returned.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> import skae
-    >>> X = np.random.default_rng(0).random((50, 6))
-    >>> ae = skae.DenseAutoencoder(hidden_layer_sizes=(4,), latent_dim=2, epochs=1, random_state=0).fit(X)
-    >>> path = os.path.join(tempfile.mkdtemp(), "ae.skae")
-    >>> ae.save(path)
-    >>> again = skae.load(path)
-    >>> bool(np.array_equal(again.transform(X), ae.transform(X)))
-    True
+    The file's class must be registered already: ``skae._load`` imports
+    skae's estimator modules before calling this.
     """
+    import keras
+
     path = os.fspath(path)
     try:
         with zipfile.ZipFile(path) as archive:

@@ -1,17 +1,22 @@
-"""Training and inference plumbing shared by the estimators.
+"""Feeding ``model.fit`` the same way on every Keras backend.
 
-Two things here matter for speed and reproducibility:
+:class:`TrainingBatches` is a ``keras.utils.PyDataset``: Keras runs it
+under TensorFlow, JAX and PyTorch alike, so training needs no ``tf.data``.
+It draws everything random from NumPy generators seeded by the fit's seed,
+the epoch and the batch index, never from a global generator:
 
-* :func:`make_training_data` feeds ``model.fit`` the way Keras itself feeds
-  NumPy arrays (shuffled index batches gathered from one tensor), but with a
-  seeded shuffle, so a fit is reproducible without reseeding any global
-  generator.
-* :func:`predict_in_batches` calls ``predict_on_batch`` on large chunks.
-  ``model.predict`` builds a data adapter and callbacks on every call (tens
-  of milliseconds even for one row) and runs at batch size 32 by default.
-  The estimators pass it a :class:`skae._inference.InferenceFunction`,
-  whose ``predict_on_batch`` is compiled once for every batch size (Keras's
-  own retraces for each new one).
+* each epoch's order of the rows is a seeded permutation, so the same
+  ``random_state`` gives the same batches, and so the same weights, on a
+  given backend;
+* a denoising autoencoder's input noise is drawn per batch from
+  ``(seed, epoch, batch)``: fresh noise every epoch, and the same noise
+  for the same batch however often (and from whichever thread) Keras asks
+  for it.
+
+Under data-parallel training each batch must split evenly over the
+devices; ``multiple_of`` trims every batch to a multiple of the device
+count (at most ``n_devices - 1`` rows of an epoch wait for the next
+epoch's shuffle).
 """
 
 from __future__ import annotations
@@ -21,100 +26,86 @@ import numpy as np
 
 from ._validation import NOISE_KINDS
 
-# Rows per inference call: large enough to amortise the per-call cost,
-# small enough that one batch of conv activations stays around 100 MB.
-INFERENCE_BATCH_SIZE = 4096
-# Chunks shorter than this are zero-padded to it. The CPU kernels are chosen
-# by batch size, so without padding a row's output could differ in its last
-# bits depending on whether it came alone or with a few other rows.
-MIN_INFERENCE_BATCH_SIZE = 32
 
+def corrupt(x, noise, noise_level, rng):
+    """Return a corrupted copy of the float32 batch ``x``.
 
-def _corrupt_numpy(x, noise, noise_level, seed):
-    rng = np.random.default_rng(seed)
-    if noise == "gaussian":
-        return (x + noise_level * rng.standard_normal(x.shape)).astype(x.dtype, copy=False)
-    return x * (rng.random(x.shape) >= noise_level).astype(x.dtype)
-
-
-def _corrupt_tensor(batch, noise, noise_level, seed):
-    import tensorflow as tf
-
-    if noise == "gaussian":
-        return batch + noise_level * tf.random.stateless_normal(tf.shape(batch), seed=seed, dtype=batch.dtype)
-    keep = tf.random.stateless_uniform(tf.shape(batch), seed=seed, dtype=batch.dtype) >= noise_level
-    return batch * tf.cast(keep, batch.dtype)
-
-
-def make_training_data(x, *, batch_size, seed, noise=None, noise_level=0.0):
-    """Return what to pass as ``x`` (and ``y``) to ``model.fit``.
-
-    With the TensorFlow backend this is a ``tf.data.Dataset`` of ``(x, x)``
-    batches, reshuffled each epoch from ``seed``. Other backends get the
-    arrays themselves and ``shuffle=True`` (their order then follows
-    Keras's own seeding).
-
-    With ``noise`` (``"gaussian"``: add ``noise_level`` times standard
-    normal noise; ``"mask"``: set each value to 0 with probability
-    ``noise_level``), the model's inputs are corrupted while its targets
-    stay clean: a denoising autoencoder. Under TensorFlow every batch of
-    every epoch draws fresh noise from ``seed``; other backends corrupt
-    the data once per fit.
-
-    Returns
-    -------
-    fit_kwargs : dict
-        Keyword arguments for ``model.fit``.
+    ``"gaussian"`` adds ``noise_level`` times standard normal noise;
+    ``"mask"`` sets each value to 0 with probability ``noise_level``.
     """
-    if noise is not None and noise not in NOISE_KINDS:
-        raise ValueError(f"noise must be None or one of {NOISE_KINDS}; got {noise!r}.")
-    if keras.backend.backend() != "tensorflow":
-        x_in = x if noise is None else _corrupt_numpy(x, noise, noise_level, seed)
-        return {"x": x_in, "y": x, "batch_size": batch_size, "shuffle": True}
-    import tensorflow as tf
-
-    n = len(x)
-    data = tf.convert_to_tensor(x)
-    indices = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True)
-
-    if noise is None:
-
-        def as_pair(batch_indices):
-            batch = tf.gather(data, batch_indices)
-            return batch, batch
-
-        batches = indices.batch(batch_size).map(as_pair, num_parallel_calls=tf.data.AUTOTUNE)
-    else:
-        # One stateless seed per batch, drawn afresh every epoch.
-        noise_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-
-        def as_corrupted_pair(batch_indices, noise_seed):
-            batch = tf.gather(data, batch_indices)
-            return _corrupt_tensor(batch, noise, noise_level, noise_seed), batch
-
-        batches = tf.data.Dataset.zip((indices.batch(batch_size), noise_seeds)).map(
-            as_corrupted_pair, num_parallel_calls=tf.data.AUTOTUNE
-        )
-    # shuffle=False only tells Keras not to warn: the dataset is shuffled.
-    return {"x": batches.prefetch(tf.data.AUTOTUNE), "shuffle": False}
+    if noise == "gaussian":
+        return x + np.float32(noise_level) * rng.standard_normal(x.shape, dtype=np.float32)
+    return x * (rng.random(x.shape, dtype=np.float32) >= noise_level)
 
 
-def predict_in_batches(model, x, *, batch_size=INFERENCE_BATCH_SIZE):
-    """Run ``model`` on ``x`` chunk by chunk and return a float32 array.
+class TrainingBatches(keras.utils.PyDataset):
+    """Shuffled ``(input, target)`` batches of ``x`` for ``model.fit``, on any backend.
 
-    Memory stays bounded by the output plus one batch: each chunk is cast
-    to float32 on its own, never the whole input at once.
+    Parameters
+    ----------
+    x : ndarray
+        Training samples in the model's layout, float32.
+    batch_size : int
+        Rows per batch; the last batch of an epoch may be smaller.
+    seed : int
+        Seeds the shuffle and the noise.
+    noise : {"gaussian", "mask"} or None, default=None
+        Corrupt the inputs (not the targets): a denoising autoencoder.
+    noise_level : float, default=0.0
+        Standard deviation (``"gaussian"``) or masking probability
+        (``"mask"``).
+    shuffle : bool, default=True
+        Draw a new order of the rows every epoch; False keeps their order
+        (validation data).
+    multiple_of : int, default=1
+        Every batch holds a multiple of this many rows (the number of
+        devices of a data-parallel fit).
     """
-    n = len(x)
-    out = None
-    for start in range(0, n, batch_size):
-        chunk = np.asarray(x[start : start + batch_size], dtype=np.float32)
-        n_rows = len(chunk)
-        if n_rows < MIN_INFERENCE_BATCH_SIZE:
-            padding = np.zeros((MIN_INFERENCE_BATCH_SIZE - n_rows, *chunk.shape[1:]), dtype=np.float32)
-            chunk = np.concatenate([chunk, padding])
-        result = keras.ops.convert_to_numpy(model.predict_on_batch(chunk))[:n_rows]
-        if out is None:
-            out = np.empty((n, *result.shape[1:]), dtype=np.float32)
-        out[start : start + n_rows] = result
-    return out
+
+    def __init__(self, x, *, batch_size, seed, noise=None, noise_level=0.0, shuffle=True, multiple_of=1):
+        super().__init__()
+        if noise is not None and noise not in NOISE_KINDS:
+            raise ValueError(f"noise must be None or one of {NOISE_KINDS}; got {noise!r}.")
+        usable = len(x) - len(x) % multiple_of
+        if usable == 0:
+            raise ValueError(
+                f"Data-parallel training over {multiple_of} devices needs at least {multiple_of} samples; got {len(x)}."
+            )
+        self.x = x
+        self.batch_size = max(multiple_of, batch_size - batch_size % multiple_of)
+        self.seed = int(seed)
+        self.noise = noise
+        self.noise_level = noise_level
+        self.shuffle = shuffle
+        self._usable = usable
+        self._epoch = 0
+        self._order = self._order_of(0)
+
+    def _order_of(self, epoch):
+        if not self.shuffle:
+            return np.arange(self._usable)
+        return np.random.default_rng((self.seed, epoch)).permutation(len(self.x))[: self._usable]
+
+    @property
+    def num_batches(self):
+        """Batches per epoch."""
+        return -(-self._usable // self.batch_size)
+
+    def __len__(self):
+        return self.num_batches
+
+    def __getitem__(self, index):
+        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        if self.shuffle:
+            # Sorted rows gather faster and the batch is the same set.
+            rows = np.sort(rows)
+        target = self.x[rows]
+        if self.noise is None:
+            return target, target
+        rng = np.random.default_rng((self.seed, self._epoch, index, 1))
+        return corrupt(target, self.noise, self.noise_level, rng), target
+
+    def on_epoch_end(self):
+        """Draw the next epoch's order."""
+        self._epoch += 1
+        self._order = self._order_of(self._epoch)

@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer, _builders
+from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer
 from ._conv import CONV_CONSTRAINTS, ImageInputMixin
 from ._dense import _decoder_sizes
 from ._docstrings import fill_shared_parameters
@@ -202,6 +202,8 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
         return LayoutRequest(shape=None, name="n_features_in_")
 
     def _build_encoder_decoder(self, sample_shape, seeds):
+        from . import _builders
+
         # The KL term is divided by the number of values per sample, since
         # Keras's losses average over them.
         kl_weight = self.beta / math.prod(sample_shape)

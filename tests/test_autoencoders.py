@@ -17,10 +17,13 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 
 from skae import ConvAutoencoder
-from skae._training import predict_in_batches
+from skae._inference import BUCKETS, run_in_batches
 
 
 def tf_global_seed():
+    """TensorFlow's global seed, when TensorFlow is the backend (no other has one)."""
+    if keras.backend.backend() != "tensorflow":
+        return None
     from tensorflow.python.framework import random_seed
 
     return random_seed.get_seed(None)[0]
@@ -275,18 +278,23 @@ def test_score_is_negative_mean_squared_reconstruction_error(fitted_dense, digit
 # --- inference path -----------------------------------------------------------
 
 
-def test_predict_in_batches_matches_one_call_and_bounds_chunks(fitted_dense, digits):
+def test_run_in_batches_matches_one_call_and_bounds_chunks(fitted_dense, digits):
     X = np.tile(digits[0], (3, 1))
     seen = []
 
-    class Spy:
-        def predict_on_batch(self, chunk):
-            seen.append(len(chunk))
-            return fitted_dense.encoder_.predict_on_batch(chunk)
+    def spy(chunk):
+        seen.append(len(chunk))
+        return keras.ops.convert_to_numpy(fitted_dense.encoder_(chunk, training=False))
 
-    out = predict_in_batches(Spy(), X, batch_size=1000)
-    assert max(seen) == 1000 and sum(seen) == len(X)
-    np.testing.assert_allclose(out, fitted_dense.encoder_.predict_on_batch(X.astype(np.float32)), rtol=1e-5, atol=1e-6)
+    out = run_in_batches(spy, X, batch_size=1000)
+    assert seen == [1000] * 6  # the last 391 rows padded: every chunk has one of a few sizes
+    direct = keras.ops.convert_to_numpy(fitted_dense.encoder_(X.astype(np.float32), training=False))
+    np.testing.assert_allclose(out, direct, rtol=1e-5, atol=1e-6)
+    # Short inputs are padded to a fixed bucket size, never run at their own size.
+    seen.clear()
+    for n in (1, 7, 33):
+        run_in_batches(spy, X[:n])
+    assert set(seen) <= set(BUCKETS) and seen[0] == BUCKETS[0]
 
 
 # --- composition ----------------------------------------------------------------

@@ -16,6 +16,9 @@ from skae import AutoencoderTransformer, DeepEmbeddedClustering, VariationalAuto
 from skae._clustering_layer import ClusteringLayer
 from skae._deep_clustering import soft_assignments, target_distribution
 
+# Also run under JAX and PyTorch in CI (the backend set).
+pytestmark = pytest.mark.backends
+
 
 @pytest.fixture(scope="module")
 def fitted(digits):

@@ -6,15 +6,22 @@ import pytest
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skae import ConvAutoencoder, DenseAutoencoder, VariationalAutoencoder
-from skae._training import make_training_data
+from skae._training import TrainingBatches
 
 SMALL = dict(hidden_layer_sizes=(32,), latent_dim=8, batch_size=64, random_state=0)
 
 
-def first_epochs(fit_kwargs, n_epochs=2):
-    """The (input, target) batches of the first epochs, as NumPy arrays."""
-    dataset = fit_kwargs["x"]
-    return [[(x.numpy(), y.numpy()) for x, y in dataset] for _ in range(n_epochs)]
+def make_training_data(x, **kwargs):
+    return TrainingBatches(x, **kwargs)
+
+
+def first_epochs(dataset, n_epochs=2):
+    """The (input, target) batches of the first epochs, as Keras gets them."""
+    epochs = []
+    for _ in range(n_epochs):
+        epochs.append([dataset[i] for i in range(len(dataset))])
+        dataset.on_epoch_end()
+    return epochs
 
 
 @pytest.mark.parametrize("noise", ["gaussian", "mask"])

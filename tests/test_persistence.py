@@ -12,6 +12,9 @@ from conftest import small_dense
 import skae
 from skae import ConvAutoencoder, DenseAutoencoder
 
+# Also run under JAX and PyTorch in CI (the backend set).
+pytestmark = pytest.mark.backends
+
 
 @pytest.fixture(scope="module")
 def fitted(digits):

@@ -1,0 +1,229 @@
+"""skae on TensorFlow, JAX and PyTorch: what needs a process of its own per backend.
+
+Keras picks its backend once per process, from ``KERAS_BACKEND``, so each
+test here runs a short script in a fresh interpreter with the backend set.
+A backend whose package is not installed is skipped. The rest of the suite
+runs under whichever backend the environment names (``.ci/run`` runs a set
+of test files under each one).
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+BACKENDS = ["tensorflow", "jax", "torch"]
+
+
+def installed(backend):
+    return importlib.util.find_spec(backend) is not None
+
+
+def backend_params(backends=BACKENDS):
+    return [
+        pytest.param(b, marks=pytest.mark.skipif(not installed(b), reason=f"{b} is not installed")) for b in backends
+    ]
+
+
+def run(backend, code, **env):
+    """Run ``code`` under ``backend`` in a fresh process; return what it printed last, parsed as JSON."""
+    environment = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", **env}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=environment, timeout=600
+    )
+    assert result.returncode == 0, f"{backend}: {result.stderr[-3000:]}"
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+PRELUDE = """
+import json, sys
+import numpy as np
+from sklearn.datasets import load_digits
+import skae
+X = (load_digits().data[:400] / 16.0).astype(np.float32)
+MAKERS = {
+    "dense": lambda: skae.DenseAutoencoder(hidden_layer_sizes=(16,), latent_dim=4, epochs=2, random_state=0),
+    "conv": lambda: skae.ConvAutoencoder(filters=(4, 8), latent_dim=4, epochs=2, random_state=0),
+    "vae": lambda: skae.VariationalAutoencoder(hidden_layer_sizes=(16,), latent_dim=3, epochs=2, random_state=0),
+}
+"""
+
+
+@pytest.mark.parametrize("backend", backend_params(["jax", "torch"]))
+def test_no_tensorflow_unless_it_is_the_backend(backend, tmp_path):
+    imported = run(
+        backend,
+        PRELUDE
+        + f"""
+        steps = {{"import skae": "tensorflow" in sys.modules}}
+        for kind, make in MAKERS.items():
+            est = make().fit(X)
+            steps[kind + " fit"] = "tensorflow" in sys.modules
+            est.transform(X[:1]), est.transform(X), est.inverse_transform(est.transform(X[:3]))
+            est.score(X), est.decision_function(X[:5])
+            steps[kind + " transform"] = "tensorflow" in sys.modules
+            est.save({str(tmp_path)!r} + "/" + kind + ".skae")
+            steps[kind + " save"] = "tensorflow" in sys.modules
+            skae.load({str(tmp_path)!r} + "/" + kind + ".skae").transform(X[:2])
+            steps[kind + " load"] = "tensorflow" in sys.modules
+        print(json.dumps(steps))
+        """,
+    )
+    assert not any(imported.values()), [step for step, loaded in imported.items() if loaded]
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_same_random_state_same_bits(backend):
+    equal = run(
+        backend,
+        PRELUDE
+        + """
+        out = {}
+        for kind, make in MAKERS.items():
+            a, b = make().fit(X).transform(X), make().set_params(noise="gaussian").fit(X).transform(X)
+            c, d = make().fit(X).transform(X), make().set_params(noise="gaussian").fit(X).transform(X)
+            out[kind] = bool(np.array_equal(a, c) and np.array_equal(b, d) and not np.array_equal(a, b))
+        print(json.dumps(out))
+        """,
+    )
+    assert equal == {"dense": True, "conv": True, "vae": True}
+
+
+@pytest.fixture(scope="module")
+def saved_files(tmp_path_factory):
+    """One fitted file of each kind per installed backend, and the codes each gave."""
+    folder = tmp_path_factory.mktemp("files")
+    for backend in BACKENDS:
+        if not installed(backend):
+            continue
+        run(
+            backend,
+            PRELUDE
+            + f"""
+            for kind, make in MAKERS.items():
+                est = make().fit(X)
+                est.save({str(folder)!r} + "/{backend}-" + kind + ".skae")
+                np.save({str(folder)!r} + "/{backend}-" + kind + ".npy", est.transform(X))
+            print("{{}}")
+            """,
+        )
+    return folder
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_files_load_under_every_backend(backend, saved_files):
+    written = sorted(p.stem for p in saved_files.glob("*.skae"))
+    assert written, "no backend wrote a file"
+    errors = run(
+        backend,
+        PRELUDE
+        + f"""
+        out = {{}}
+        for name in {written!r}:
+            est = skae.load({str(saved_files)!r} + "/" + name + ".skae")
+            expected = np.load({str(saved_files)!r} + "/" + name + ".npy")
+            out[name] = float(np.abs(est.transform(X) - expected).max())
+        print(json.dumps(out))
+        """,
+    )
+    assert set(errors) == set(written)
+    assert max(errors.values()) <= 1e-5, errors
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_user_networks_and_dec_on_every_backend(backend):
+    out = run(
+        backend,
+        PRELUDE
+        + """
+        import keras
+        def encoder(input_shape):
+            x = keras.Input(input_shape)
+            h = keras.layers.Concatenate()([keras.layers.Dense(16, activation="relu")(x), keras.layers.Dense(4)(x)])
+            return keras.Model(x, keras.layers.Dense(4)(h))
+        def decoder(latent_shape, output_shape):
+            return keras.Sequential([keras.Input(latent_shape), keras.layers.Dense(output_shape[0])])
+        wrapper = skae.AutoencoderTransformer(encoder, decoder, epochs=2, random_state=0).fit(X)
+        ae = skae.DenseAutoencoder(hidden_layer_sizes=(32,), latent_dim=10, output_activation="linear")
+        dec = skae.DeepEmbeddedClustering(10, autoencoder=ae, pretrain_epochs=2, max_iter=40, update_interval=10,
+                                          batch_size=64, random_state=0).fit(X[:30])
+        print(json.dumps({"wrapper": list(wrapper.transform(X[:2]).shape),
+                          "dec_consistent": bool(np.array_equal(dec.labels_, dec.predict(X[:30])))}))
+        """,
+    )
+    assert out == {"wrapper": [2, 4], "dec_consistent": True}
+
+
+# --- data-parallel training over two virtual CPU devices ----------------------
+
+TWO_DEVICES = {
+    "tensorflow": """
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        assert len(tf.config.list_logical_devices("CPU")) == 2
+    """,
+    "jax": """
+        import jax
+        assert jax.device_count() == 2, jax.devices()
+    """,
+}
+
+
+@pytest.mark.parametrize("backend", backend_params(["tensorflow", "jax"]))
+def test_mirrored_training_on_two_devices(backend):
+    # 401 rows and batches of 64: the last batch does not split evenly.
+    code = (
+        "\n".join(line[8:] for line in TWO_DEVICES[backend].splitlines())
+        + PRELUDE
+        + """
+        X = (load_digits().data[:401] / 16.0).astype(np.float32)
+        errors = {}
+        for strategy in (None, "mirrored"):
+            est = skae.DenseAutoencoder(hidden_layer_sizes=(32,), latent_dim=8, epochs=30, batch_size=64,
+                                        random_state=0, distribute_strategy=strategy).fit(X)
+            errors[str(strategy)] = -est.score(X)
+            errors[str(strategy) + " rows"] = len(est.transform(X[:7])) + len(est.transform(X))
+        print(json.dumps(errors))
+        """
+    )
+    errors = run(backend, code, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    assert errors["None rows"] == errors["mirrored rows"] == 408
+    assert errors["mirrored"] <= 1.1 * errors["None"], errors
+
+
+@pytest.mark.parametrize("backend", backend_params(["torch"]))
+def test_mirrored_on_torch_says_what_to_use(backend):
+    out = run(
+        backend,
+        PRELUDE
+        + """
+        try:
+            skae.DenseAutoencoder(epochs=1, distribute_strategy="mirrored").fit(X)
+        except ValueError as exc:
+            print(json.dumps(str(exc)))
+        """,
+    )
+    assert "torch backend" in out and "KERAS_BACKEND=jax" in out
+
+
+@pytest.mark.parametrize("backend", backend_params(["jax", "torch"]))
+def test_a_tensorflow_strategy_object_is_refused_elsewhere(backend):
+    out = run(
+        backend,
+        PRELUDE
+        + """
+        class Strategy:
+            def scope(self):
+                pass
+        try:
+            skae.DenseAutoencoder(epochs=1, distribute_strategy=Strategy()).fit(X)
+        except ValueError as exc:
+            print(json.dumps(str(exc)))
+        """,
+    )
+    assert f"{backend} backend" in out
