@@ -312,7 +312,7 @@ def bench_scaling(cfg):
     from sklearn.model_selection import GridSearchCV
 
     from skae import DenseAutoencoder
-    from skae._training import INFERENCE_BATCH_SIZE
+    from skae._inference import INFERENCE_BATCH_SIZE
 
     X, _, _, _ = load_mnist(cfg)
     parts = []
