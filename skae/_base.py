@@ -318,6 +318,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
     def _check_input(self, X, *, reset):
         """Validate X and return it as 2-D float rows; in ``fit``, set ``layout_``."""
+        if not reset and self._is_plain_rows(X):
+            return X
         ndim = input_ndim(X)
         if reset:
             request = self._layout_request()
@@ -344,6 +346,25 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         if reset:
             self.layout_ = resolve_layout(data_shape, request)
         return X
+
+    def _is_plain_rows(self, X):
+        """Whether X is already what validation would return: finite float rows of the fitted width.
+
+        A web server's one-row ``transform`` spends more time in scikit-learn's
+        validation than in the network; an ndarray that needs no conversion
+        skips it. Anything else (lists, DataFrames, other dtypes, a model
+        fitted on named features, non-finite values) takes the full path,
+        which gives the usual errors and warnings.
+        """
+        return (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in FLOAT_DTYPES
+            and 0 < X.shape[0]
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+            and bool(np.isfinite(X).all())
+        )
 
     # ------------------------------------------------------------------
     # Fitting

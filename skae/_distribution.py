@@ -71,7 +71,8 @@ def _jax(strategy):
         strategy = current
     elif strategy == "mirrored":
         strategy = distribution.DataParallel(devices=distribution.list_devices())
-    elif not isinstance(strategy, distribution.Distribution):
+    elif not (hasattr(strategy, "device_mesh") and hasattr(strategy, "get_data_layout")):
+        # keras.distribution exports DataParallel and ModelParallel, not their base class.
         raise ValueError(
             f"distribute_strategy={strategy!r} is not a keras.distribution.Distribution, which the jax backend "
             "needs (a tf.distribute.Strategy works under KERAS_BACKEND=tensorflow only). Use 'mirrored', a "

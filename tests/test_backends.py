@@ -29,11 +29,12 @@ def backend_params(backends=BACKENDS):
     ]
 
 
-def run(backend, code, **env):
-    """Run ``code`` under ``backend`` in a fresh process; return what it printed last, parsed as JSON."""
+def run(backend, *parts, **env):
+    """Run the code ``parts`` under ``backend`` in a fresh process; return what it printed last, as JSON."""
     environment = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", **env}
+    code = "\n".join(textwrap.dedent(part) for part in parts)
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=environment, timeout=600
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=600
     )
     assert result.returncode == 0, f"{backend}: {result.stderr[-3000:]}"
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -57,8 +58,8 @@ MAKERS = {
 def test_no_tensorflow_unless_it_is_the_backend(backend, tmp_path):
     imported = run(
         backend,
-        PRELUDE
-        + f"""
+        PRELUDE,
+        f"""
         steps = {{"import skae": "tensorflow" in sys.modules}}
         for kind, make in MAKERS.items():
             est = make().fit(X)
@@ -80,8 +81,8 @@ def test_no_tensorflow_unless_it_is_the_backend(backend, tmp_path):
 def test_same_random_state_same_bits(backend):
     equal = run(
         backend,
-        PRELUDE
-        + """
+        PRELUDE,
+        """
         out = {}
         for kind, make in MAKERS.items():
             a, b = make().fit(X).transform(X), make().set_params(noise="gaussian").fit(X).transform(X)
@@ -102,8 +103,8 @@ def saved_files(tmp_path_factory):
             continue
         run(
             backend,
-            PRELUDE
-            + f"""
+            PRELUDE,
+            f"""
             for kind, make in MAKERS.items():
                 est = make().fit(X)
                 est.save({str(folder)!r} + "/{backend}-" + kind + ".skae")
@@ -120,8 +121,8 @@ def test_files_load_under_every_backend(backend, saved_files):
     assert written, "no backend wrote a file"
     errors = run(
         backend,
-        PRELUDE
-        + f"""
+        PRELUDE,
+        f"""
         out = {{}}
         for name in {written!r}:
             est = skae.load({str(saved_files)!r} + "/" + name + ".skae")
@@ -138,8 +139,8 @@ def test_files_load_under_every_backend(backend, saved_files):
 def test_user_networks_and_dec_on_every_backend(backend):
     out = run(
         backend,
-        PRELUDE
-        + """
+        PRELUDE,
+        """
         import keras
         def encoder(input_shape):
             x = keras.Input(input_shape)
@@ -178,9 +179,9 @@ TWO_DEVICES = {
 def test_mirrored_training_on_two_devices(backend):
     # 401 rows and batches of 64: the last batch does not split evenly.
     code = (
-        "\n".join(line[8:] for line in TWO_DEVICES[backend].splitlines())
-        + PRELUDE
-        + """
+        TWO_DEVICES[backend],
+        PRELUDE,
+        """
         X = (load_digits().data[:401] / 16.0).astype(np.float32)
         errors = {}
         for strategy in (None, "mirrored"):
@@ -191,7 +192,7 @@ def test_mirrored_training_on_two_devices(backend):
         print(json.dumps(errors))
         """
     )
-    errors = run(backend, code, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    errors = run(backend, *code, XLA_FLAGS="--xla_force_host_platform_device_count=2")
     assert errors["None rows"] == errors["mirrored rows"] == 408
     assert errors["mirrored"] <= 1.1 * errors["None"], errors
 
@@ -200,8 +201,8 @@ def test_mirrored_training_on_two_devices(backend):
 def test_mirrored_on_torch_says_what_to_use(backend):
     out = run(
         backend,
-        PRELUDE
-        + """
+        PRELUDE,
+        """
         try:
             skae.DenseAutoencoder(epochs=1, distribute_strategy="mirrored").fit(X)
         except ValueError as exc:
@@ -215,8 +216,8 @@ def test_mirrored_on_torch_says_what_to_use(backend):
 def test_a_tensorflow_strategy_object_is_refused_elsewhere(backend):
     out = run(
         backend,
-        PRELUDE
-        + """
+        PRELUDE,
+        """
         class Strategy:
             def scope(self):
                 pass
