@@ -33,9 +33,7 @@ def run(backend, *parts, **env):
     """Run the code ``parts`` under ``backend`` in a fresh process; return what it printed last, as JSON."""
     environment = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", **env}
     code = "\n".join(textwrap.dedent(part) for part in parts)
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=600
-    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=600)
     assert result.returncode == 0, f"{backend}: {result.stderr[-3000:]}"
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -190,7 +188,7 @@ def test_mirrored_training_on_two_devices(backend):
             errors[str(strategy)] = -est.score(X)
             errors[str(strategy) + " rows"] = len(est.transform(X[:7])) + len(est.transform(X))
         print(json.dumps(errors))
-        """
+        """,
     )
     errors = run(backend, *code, XLA_FLAGS="--xla_force_host_platform_device_count=2")
     assert errors["None rows"] == errors["mirrored rows"] == 408
