@@ -432,7 +432,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         try:
             self._validate_params()
             self._check_noise_level()
-            from . import _guards  # Keras, once the parameters are known to be valid
+            # Keras, once the parameters are known to be valid.
+            from . import _distribution, _guards
 
             resume = resume and hasattr(self, "model_")
             if resume:
@@ -442,13 +443,15 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             else:
                 X = self._check_input(X, reset=True)
             _guards.limit_worker_threads()
+            # Resolved once per call: "mirrored" builds a strategy object.
+            placement = _distribution.placement(self.distribute_strategy)
             done = len(self.history_.get("loss", ())) if resume else 0
             # A different shuffle for every continuation, still reproducible.
             seed = (int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)) + done) % np.iinfo(
                 np.int32
             ).max
-            model = self.model_ if resume else self._initialize_model(seed)
-            history = self._fit_loop(model, X, initial_epoch=done, epochs=epochs, seed=seed)
+            model = self.model_ if resume else self._initialize_model(seed, placement)
+            history = self._fit_loop(model, X, initial_epoch=done, epochs=epochs, seed=seed, placement=placement)
             if not resume:
                 self._set_model(model)
                 self._built_with = self._model_params()
@@ -462,18 +465,18 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             raise
         return self
 
-    def _initialize_model(self, seed):
-        """Build the encoder and decoder, compose them and compile: the new ``model_``."""
-        from . import _builders, _distribution, _networks
+    def _initialize_model(self, seed, placement):
+        """Build the encoder and decoder, compose them and compile, under ``placement``: the new ``model_``."""
+        from . import _builders, _networks
 
-        with _distribution.placement(self.distribute_strategy).build_scope():
+        with placement.build_scope():
             sample_shape = self.layout_.sample_shape
             encoder, decoder = self._build_encoder_decoder(sample_shape, _builders.seed_stream(seed))
             model = _networks.compose_autoencoder(encoder, decoder, sample_shape, latent_l1=self.latent_l1)
             model.compile(optimizer=self._make_optimizer(), loss=self.loss)
         return model
 
-    def _fit_loop(self, model, X, *, initial_epoch, epochs, seed):
+    def _fit_loop(self, model, X, *, initial_epoch, epochs, seed, placement):
         """Train ``model`` on X for ``epochs`` epochs; return the completed epochs' logs.
 
         Ctrl-C after a completed epoch keeps that epoch's weights and warns;
@@ -481,9 +484,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """
         import keras
 
-        from . import _distribution, _guards, _training
+        from . import _guards, _training
 
-        placement = _distribution.placement(self.distribute_strategy)
         x = self.layout_.to_model(X.astype(np.float32, copy=False))
         x_train, x_val = self._split_validation(x, seed)
         batches = _training.TrainingBatches(

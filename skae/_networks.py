@@ -20,7 +20,6 @@ from the same weights.
 from __future__ import annotations
 
 import contextlib
-import math
 import random
 import threading
 
@@ -167,8 +166,3 @@ def split_autoencoder(model):
             f"{[layer.name for layer in stack]}."
         )
     return stack[0], stack[-1]
-
-
-def n_values(shape):
-    """Return the number of values in one sample of ``shape``."""
-    return math.prod(shape)
