@@ -809,30 +809,36 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         _persistence.save(self, path)
 
     # ------------------------------------------------------------------
-    # Pickling: Keras models pickle natively, but encoder_ and decoder_ are
-    # model_'s layers. Pickling model_ alone and taking the two from it
-    # again keeps them shared after a round trip. skae's own Keras layers
-    # (the VAE's sampler) come first in the state: unpickling them imports,
-    # and so registers, them before Keras rebuilds model_ in a process that
-    # has not imported skae's Keras modules yet. The compiled inference
-    # functions are rebuilt on first use.
+    # Pickling (and skops, which reads the same state): the fitted model is
+    # held as the bytes of its ``.keras`` archive, not as a live Keras
+    # object, so the state is plain data that loads in Keras's safe mode,
+    # under any backend, without importing TensorFlow. encoder_ and
+    # decoder_ are model_'s layers; they are taken from it again after
+    # loading, so they stay shared. The compiled inference functions are
+    # rebuilt on first use.
 
     def __getstate__(self):
         state = dict(super().__getstate__())
         for name in ("encoder_", "decoder_", "_latent_shape", "_inference_cache"):
             state.pop(name, None)
         if "model_" in state:
-            from . import _builders
+            from . import _persistence
 
-            state = {"_custom_objects": _builders.custom_objects(), **state}
+            state["model_"] = _persistence.model_to_bytes(state["model_"])
         return state
 
     def __setstate__(self, state):
         state = dict(state)
-        state.pop("_custom_objects", None)
+        state.pop("_custom_objects", None)  # written by earlier pickles
+        model = state.pop("model_", None)
         super().__setstate__(state)
-        if "model_" in state:
-            self._set_model(self.model_)
+        if model is not None:
+            from . import _persistence
+
+            # Bytes since this format; a live model from an older pickle.
+            if isinstance(model, (bytes, bytearray)):
+                model = _persistence.model_from_bytes(bytes(model))
+            self._set_model(model)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -152,7 +152,33 @@ def _find_callable(name):
     return obj if callable(obj) else None
 
 
-def _load_keras(data, what):
+def model_to_bytes(model):
+    """Return ``model`` as the bytes of a Keras ``.keras`` archive.
+
+    Used by :func:`save` and by the estimators' pickling state, so that a
+    pickled or skops-serialised estimator holds no live Keras object, only
+    bytes that :func:`model_from_bytes` loads in Keras's safe mode.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path = os.path.join(tmp, "model.keras")
+        with warnings.catch_warnings(), _tensorflow_left_alone():
+            # A template that was never built has no weights to save, and
+            # needs none: fit builds a fresh copy.
+            warnings.filterwarnings("ignore", message="You are saving a model that has not yet been built")
+            model.save(model_path)
+        with open(model_path, "rb") as f:
+            return f.read()
+
+
+def model_from_bytes(data, *, compile=True):
+    """Load the Keras model that :func:`model_to_bytes` wrote, in safe mode.
+
+    Raises
+    ------
+    ValueError
+        If the bytes are not a ``.keras`` archive Keras can load without
+        running stored code, naming the cause.
+    """
     import keras
 
     from . import _builders
@@ -164,14 +190,21 @@ def _load_keras(data, what):
         try:
             with _tensorflow_left_alone():
                 return keras.saving.load_model(
-                    model_path, safe_mode=True, compile=what == MODEL, custom_objects=_builders.custom_objects()
+                    model_path, safe_mode=True, compile=compile, custom_objects=_builders.custom_objects()
                 )
         except Exception as exc:
             raise ValueError(
-                f"holds a Keras model ({what}) that cannot be loaded safely: {exc}. skae loads models with "
+                f"a Keras model that cannot be loaded safely: {exc}. skae loads models with "
                 "safe_mode=True and never runs code stored in a file; a custom layer must be registered with "
                 "keras.saving.register_keras_serializable and imported before loading"
             ) from exc
+
+
+def _load_keras(data, what):
+    try:
+        return model_from_bytes(data, compile=what == MODEL)
+    except ValueError as exc:
+        raise ValueError(f"holds {exc} ({what})") from exc.__cause__
 
 
 def _encode_param(name, value, members):
@@ -233,25 +266,18 @@ def save(estimator, path, *, wrapper=None):
         owner, entry = wrapper
         metadata["wrapper"] = {"class": class_name(type(owner)), "entry": _encode("the wrapper", entry)}
     path = os.fspath(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        # Write next to the target and rename, so a crash never leaves a
-        # half-written file under the final name.
-        partial = f"{path}.partial"
-        try:
-            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr(METADATA, json.dumps(metadata, indent=1))
-                for i, (member, model) in enumerate(members.items()):
-                    model_path = os.path.join(tmp, f"{i}.keras")
-                    with warnings.catch_warnings(), _tensorflow_left_alone():
-                        # A template that was never built has no weights to
-                        # save, and needs none: fit builds a fresh copy.
-                        warnings.filterwarnings("ignore", message="You are saving a model that has not yet been built")
-                        model.save(model_path)
-                    archive.write(model_path, member)
-            os.replace(partial, path)
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
+    # Write next to the target and rename, so a crash never leaves a
+    # half-written file under the final name.
+    partial = f"{path}.partial"
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(METADATA, json.dumps(metadata, indent=1))
+            for member, model in members.items():
+                archive.writestr(member, model_to_bytes(model))
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 class _LoadError(ValueError):
