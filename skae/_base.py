@@ -19,7 +19,6 @@ Everything else lives here, in named steps:
 from __future__ import annotations
 
 import math
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -423,13 +422,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return self._train(X, resume=True, epochs=1)
 
     def _train(self, X, *, resume, epochs):
-        # A failed fit (bad input, bad parameter, a Keras error, a NaN loss)
-        # must leave a previously fitted estimator exactly as it was: its
-        # attributes and, when training continued its model, the weights and
-        # optimizer state too.
-        snapshot = self.__dict__.copy()
-        model_state = None
-        try:
+        # A failed fit leaves a fitted estimator as it was (see _rollback).
+        from ._rollback import Rollback
+
+        with Rollback(self) as rollback:
             self._validate_params()
             self._check_noise_level()
             # Keras, once the parameters are known to be valid.
@@ -439,7 +435,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             if resume:
                 self._check_model_params_unchanged()
                 X = self._check_input(X, reset=False)
-                model_state = _guards.model_state(self.model_)
+                rollback.keep(self.model_)
             else:
                 X = self._check_input(X, reset=True)
             _guards.limit_worker_threads()
@@ -457,12 +453,6 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 self._built_with = self._model_params()
             self._record_history(history, resume=resume)
             self._fit_offset(X, seed)
-        except BaseException:
-            if model_state is not None:
-                _guards.restore_model_state(self.model_, model_state)
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
         return self
 
     def _initialize_model(self, seed, placement):
@@ -501,10 +491,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             validation_data = _training.TrainingBatches(
                 x_val, batch_size=self.batch_size, seed=seed, shuffle=False, multiple_of=placement.n_devices
             )
-        # The guard runs first, so an epoch counts as completed before any
-        # user callback (which may interrupt) sees it.
-        guard = _guards.EpochGuard()
-        callbacks = [guard, *(self.callbacks or [])]
+        callbacks = list(self.callbacks or [])
         if self.early_stopping:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
@@ -513,38 +500,19 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                     restore_best_weights=True,
                 )
             )
-        try:
-            with placement.fit_scope():
-                model.fit(
-                    batches,
-                    # The batches shuffle themselves, from the fit's seed;
-                    # Keras would reorder them with Python's global random.
-                    shuffle=False,
-                    initial_epoch=initial_epoch,
-                    epochs=initial_epoch + epochs,
-                    verbose=self.verbose,
-                    callbacks=callbacks,
-                    validation_data=validation_data,
-                )
-        except KeyboardInterrupt:
-            if guard.weights is None:
-                raise
-            model.set_weights(guard.weights)
-            warnings.warn(
-                f"Training was interrupted; {type(self).__name__} keeps the weights of the last "
-                f"completed epoch ({initial_epoch + len(guard.history['loss'])}).",
-                UserWarning,
-                stacklevel=5,
+        with placement.fit_scope():
+            return _guards.guarded_fit(
+                model,
+                batches,
+                owner=type(self).__name__,
+                hint="Lower learning_rate, scale X (to [0, 1] for the sigmoid output, or standardise it with "
+                "output_activation='linear'), or look for extreme values in X.",
+                initial_epoch=initial_epoch,
+                epochs=epochs,
+                callbacks=callbacks,
+                verbose=self.verbose,
+                validation_data=validation_data,
             )
-        if guard.bad_loss is not None:
-            epoch, loss = guard.bad_loss
-            raise FloatingPointError(
-                f"The training loss became {loss} in epoch {epoch + 1}, so {type(self).__name__} stopped "
-                "training and kept its previous state. Lower learning_rate, scale X (to [0, 1] for the "
-                "sigmoid output, or standardise it with output_activation='linear'), or look for extreme "
-                "values in X."
-            )
-        return guard.history
 
     def _set_model(self, model):
         """Make ``model`` (a composed autoencoder) this estimator's ``model_``, ``encoder_`` and ``decoder_``."""
@@ -600,13 +568,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.offset_ = float(np.percentile(self._reconstruction_scores(X), 100.0 * self.contamination))
 
     def _make_optimizer(self):
-        import keras
+        from . import _builders
 
-        optimizer = keras.optimizers.get(self.optimizer) if isinstance(self.optimizer, str) else self.optimizer
-        config = optimizer.get_config()
-        if self.learning_rate is not None:
-            config["learning_rate"] = self.learning_rate
-        return type(optimizer).from_config(config)
+        return _builders.make_optimizer(self.optimizer, self.learning_rate)
 
     def _split_validation(self, x, seed):
         if self.validation_fraction == 0:
@@ -807,6 +771,25 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         from . import _persistence
 
         _persistence.save(self, path)
+
+    def _saved_state(self):
+        """Return what ``save`` writes: the fitted attributes and ``model_`` (see :mod:`skae._persistence`)."""
+        fitted = {name: getattr(self, name) for name in self._fitted_attributes if hasattr(self, name)}
+        return {"fitted": fitted, "models": {"model_": self.model_}}
+
+    @classmethod
+    def _from_saved_state(cls, *, params, fitted, models, estimators):
+        """Build the fitted estimator that ``_saved_state`` described."""
+        estimator = cls(**params)
+        for name, value in fitted.items():
+            setattr(estimator, name, value)
+        model = models["model_"]
+        expected = (None, *estimator.layout_.sample_shape)
+        if tuple(model.input_shape) != expected:
+            raise ValueError(f"its model takes inputs of shape {tuple(model.input_shape)}, expected {expected}")
+        estimator._set_model(model)
+        estimator._built_with = estimator._model_params()
+        return estimator
 
     # ------------------------------------------------------------------
     # Pickling (and skops, which reads the same state): the fitted model is

@@ -188,6 +188,33 @@ class GaussianSampler(layers.Layer):
         return {**super().get_config(), "kl_weight": self.kl_weight, "seed": self.seed}
 
 
+def make_optimizer(spec, learning_rate=None):
+    """Return a new optimizer from ``spec``, never the caller's instance.
+
+    Every skae estimator builds its optimizer here, once per fit, so a
+    fitted model never shares optimizer state with another one or with
+    the parameter the user passed.
+
+    Parameters
+    ----------
+    spec : str, dict or keras.optimizers.Optimizer
+        An optimizer name (``"adam"``), a Keras config dict
+        (``{"class_name": "SGD", "config": {...}}``) or an instance, which
+        is copied from its config.
+    learning_rate : float or None, default=None
+        Overrides the optimizer's learning rate when not None.
+
+    Returns
+    -------
+    optimizer : keras.optimizers.Optimizer
+    """
+    optimizer = keras.optimizers.get(spec) if isinstance(spec, (str, dict)) else spec
+    config = optimizer.get_config()
+    if learning_rate is not None:
+        config["learning_rate"] = learning_rate
+    return type(optimizer).from_config(config)
+
+
 def custom_objects():
     """Return skae's own Keras classes by their registered names.
 

@@ -10,12 +10,30 @@ import keras
 import numpy as np
 
 
+def student_t_assignments(z, centers, alpha, xp=np):
+    """DEC's soft assignments of flat codes ``z`` to ``centers``: rows of ``q`` that sum to 1.
+
+    ``q[i, j]`` is proportional to ``(1 + |z_i - mu_j|^2 / alpha) ** (-(alpha + 1) / 2)``.
+    The one definition of the kernel: the layer trains with it in Keras
+    ops and the estimator predicts with it in NumPy (``xp``, either
+    ``numpy`` or ``keras.ops``). The squared distance is expanded, not
+    broadcast over a ``(n, k, d)`` array, so memory stays ``n * k``.
+    """
+    squared = (
+        xp.expand_dims(xp.sum(xp.square(z), axis=1), 1)
+        - 2.0 * xp.matmul(z, xp.transpose(centers))
+        + xp.expand_dims(xp.sum(xp.square(centers), axis=1), 0)
+    )
+    q = xp.power(1.0 + xp.maximum(squared, 0.0) / alpha, -(alpha + 1.0) / 2.0)
+    return q / xp.sum(q, axis=1, keepdims=True)
+
+
 @keras.saving.register_keras_serializable(package="skae")
 class ClusteringLayer(keras.layers.Layer):
     """Soft assignment of latent codes to cluster centres (DEC's Student's t kernel).
 
-    ``q[i, j]`` is proportional to ``(1 + |z_i - mu_j|^2 / alpha) ** (-(alpha + 1) / 2)``
-    and each row sums to 1. The centres ``mu`` are the layer's trainable weight.
+    The kernel is :func:`student_t_assignments`; the centres ``mu`` are the
+    layer's trainable weight.
 
     Parameters
     ----------
@@ -43,11 +61,8 @@ class ClusteringLayer(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        ops = keras.ops
-        z = ops.reshape(inputs, (ops.shape(inputs)[0], -1))
-        squared = ops.sum(ops.square(ops.expand_dims(z, 1) - ops.expand_dims(self.centers, 0)), axis=2)
-        q = ops.power(1.0 + squared / self.alpha, -(self.alpha + 1.0) / 2.0)
-        return q / ops.sum(q, axis=1, keepdims=True)
+        z = keras.ops.reshape(inputs, (keras.ops.shape(inputs)[0], -1))
+        return student_t_assignments(z, self.centers, self.alpha, xp=keras.ops)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.n_clusters)

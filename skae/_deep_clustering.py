@@ -17,6 +17,8 @@ estimator as simple as the autoencoder's.
 
 from __future__ import annotations
 
+import contextlib
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -24,18 +26,24 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
+from ._docstrings import fill_shared_parameters
 from ._registry import register_estimator
 
 # Keras, and the modules that import it, are imported inside the methods
 # that need them: importing skae, or building this estimator, loads no
 # deep-learning framework.
 
-FLOAT_DTYPES = (np.float64, np.float32)
 #: KMeans restarts when placing the initial centres (as in DEC's code).
 KMEANS_N_INIT = 20
+#: DEC's fine-tuning optimizer (Xie et al., 2016), as a Keras config.
+DEC_OPTIMIZER = {"class_name": "SGD", "config": {"learning_rate": 0.01, "momentum": 0.9}}
+#: ``max_iter="auto"``: this many passes over the data, and at least
+#: ``AUTO_MAX_ITER_MIN`` steps; ``tol`` usually stops fine-tuning first.
+AUTO_MAX_ITER_PASSES = 20
+AUTO_MAX_ITER_MIN = 4000
 #: Input corruption of the default network's pretraining: 20% of the values
 #: masked, as DEC's stacked autoencoder used dropout on its inputs. On 10,000
 #: MNIST images it raised DEC's accuracy on every seed measured.
@@ -43,12 +51,31 @@ DEFAULT_NOISE = ("mask", 0.2)
 
 
 def soft_assignments(Z, centers, alpha):
-    """DEC's soft assignments ``q`` of codes ``Z`` to ``centers``, in NumPy (float64)."""
-    Z = np.asarray(Z, dtype=np.float64)
-    centers = np.asarray(centers, dtype=np.float64)
-    squared = (Z**2).sum(1)[:, None] - 2.0 * Z @ centers.T + (centers**2).sum(1)[None, :]
-    q = (1.0 + np.maximum(squared, 0.0) / alpha) ** (-(alpha + 1.0) / 2.0)
-    return q / q.sum(axis=1, keepdims=True)
+    """DEC's soft assignments ``q`` of codes ``Z`` to ``centers``, in NumPy (float64).
+
+    The kernel is :func:`skae._clustering_layer.student_t_assignments`, the
+    one the fine-tuning model trains with.
+    """
+    from ._clustering_layer import student_t_assignments
+
+    Z = np.asarray(Z, dtype=np.float64).reshape(len(Z), -1)
+    return student_t_assignments(Z, np.asarray(centers, dtype=np.float64), float(alpha))
+
+
+class _PhaseTimes:
+    """Wall and CPU seconds of the named phases of a fit, for ``fit_times_``."""
+
+    def __init__(self):
+        self.seconds = {}
+
+    @contextlib.contextmanager
+    def __call__(self, phase):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.seconds[f"{phase}_s"] = time.perf_counter() - wall
+            self.seconds[f"{phase}_cpu_s"] = time.process_time() - cpu
 
 
 def target_distribution(q):
@@ -58,6 +85,7 @@ def target_distribution(q):
 
 
 @register_estimator
+@fill_shared_parameters
 class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     """Deep Embedded Clustering (DEC) and its improved variant IDEC.
 
@@ -77,8 +105,12 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_clusters : int, default=8
+    n_clusters : int, default=10
         Number of clusters; for the default network, also the latent size.
+
+        .. versionchanged:: 0.1.0
+           The default was 8 (scikit-learn's KMeans default); it is now 10,
+           the presets' value. Pass ``n_clusters=8`` to keep the old one.
     autoencoder : skae autoencoder or None, default=None
         The unfitted autoencoder to pretrain: any
         :class:`~skae.AutoencoderTransformer` (a
@@ -98,8 +130,10 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         Degrees of freedom of the Student's t kernel.
     pretrain_epochs : int, default=100
         Epochs of autoencoder pretraining.
-    max_iter : int, default=4000
-        Most fine-tuning steps (batches).
+    max_iter : int or "auto", default="auto"
+        Most fine-tuning steps (batches). ``"auto"`` scales with the data:
+        20 passes over it, and at least 4,000 steps. Fine-tuning usually
+        stops on ``tol`` first.
     update_interval : int, default=140
         Fine-tuning steps between updates of the target distribution (and
         of the convergence test).
@@ -110,12 +144,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         Fine-tuning optimizer. None is DEC's
         ``keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)``. An
         instance is copied from its config on every fit.
-    batch_size : int, default=256
-        Samples per fine-tuning step (and per pretraining step of the
-        default network).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the autoencoder, KMeans and the fine-tuning shuffle; no global
-        generator is reseeded.
+    %(shared_parameters)s
     verbose : int, default=0
         0 is silent; above 0 prints one line per target update (and, for
         the default network, one per pretraining epoch).
@@ -136,6 +165,10 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         compare with ``labels_`` to see what fine-tuning changed.
     n_iter_ : int
         Fine-tuning steps run.
+    fit_times_ : dict of str to float
+        Wall-clock (``"pretrain_s"``, ``"kmeans_s"``, ``"finetune_s"``)
+        and process CPU seconds (``"pretrain_cpu_s"``, ...) of the last
+        fit's three phases.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -149,8 +182,17 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    X must be 2-D: one flat row per sample (a :class:`~skae.ConvAutoencoder`
-    reshapes rows to images itself). On 10,000 MNIST training images the
+    X is what the autoencoder takes: flat rows, or, for a
+    :class:`~skae.ConvAutoencoder`, images or flat rows it reshapes itself.
+    The autoencoder validates X, once per call.
+
+    There is no ``score``: like most of scikit-learn's clusterers (DBSCAN,
+    AgglomerativeClustering, SpectralClustering) and unlike KMeans, DEC has
+    no per-sample objective on new data, since its target distribution
+    depends on the whole batch; score a clustering with
+    :func:`skae.metrics.make_clustering_scorer` instead.
+
+    On 10,000 MNIST training images the
     defaults reached the accuracies in ``benchmarks/results.md`` (section
     "Deep clustering"); the research runs behind them found DEC with SGD
     more accurate than IDEC with Adam from the same pretrained network
@@ -190,7 +232,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "pretrain_epochs": [Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "update_interval": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, 1, closed="both")],
         "optimizer": [str, HasMethods(["get_config"]), None],
@@ -204,19 +246,20 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         "cluster_centers_",
         "init_labels_",
         "n_iter_",
+        "fit_times_",
         "n_features_in_",
         "feature_names_in_",
     )
 
     def __init__(
         self,
-        n_clusters=8,
+        n_clusters=10,
         *,
         autoencoder=None,
         reconstruction_weight=0.0,
         alpha=1.0,
         pretrain_epochs=100,
-        max_iter=4000,
+        max_iter="auto",
         update_interval=140,
         tol=0.001,
         optimizer=None,
@@ -245,8 +288,9 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, one flat row per sample.
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Training data: flat rows, or images where the autoencoder takes
+            them (a :class:`~skae.ConvAutoencoder`).
         y : None
             Ignored; present for API consistency.
 
@@ -263,30 +307,41 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             If the fine-tuning loss becomes NaN or infinite; the estimator is
             left as it was.
         """
-        snapshot = self.__dict__.copy()
-        try:
+        from ._rollback import Rollback
+
+        with Rollback(self):
             self._validate_params()
-            X = validate_data(self, X, dtype=FLOAT_DTYPES)
-            if self.n_clusters > len(X):
+            n_samples = _num_samples(X)
+            if self.n_clusters > n_samples:
                 raise ValueError(
-                    f"n_clusters={self.n_clusters} is larger than the number of samples, n_samples={len(X)}: "
+                    f"n_clusters={self.n_clusters} is larger than the number of samples, n_samples={n_samples}: "
                     "each cluster needs at least one sample. Lower n_clusters or give more samples."
                 )
             ae_seed, kmeans_seed, shuffle_seed = check_random_state(self.random_state).randint(
                 np.iinfo(np.int32).max, size=3
             )
-            autoencoder = self._pretrain(X, int(ae_seed))
-            centers, init_labels = self._initialize_centers(autoencoder, X, int(kmeans_seed))
-            labels, centers, n_iter = self._fine_tune(autoencoder, X, centers, init_labels, int(shuffle_seed))
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
+            times = _PhaseTimes()
+            with times("pretrain"):
+                # The autoencoder validates X, once, and learns its layout.
+                autoencoder = self._make_autoencoder(int(ae_seed))
+                self._say(f"Pretraining {type(autoencoder).__name__} for {self.pretrain_epochs} epochs ...")
+                autoencoder.fit(X)
+                x = autoencoder.layout_.to_model(autoencoder._check_input(X, reset=False).astype(np.float32))
+            with times("kmeans"):
+                centers, init_labels = self._initialize_centers(autoencoder, x, int(kmeans_seed))
+            with times("finetune"):
+                labels, centers, n_iter = self._fine_tune(autoencoder, x, centers, init_labels, int(shuffle_seed))
         self.autoencoder_ = autoencoder
+        self.n_features_in_ = autoencoder.n_features_in_
+        if hasattr(autoencoder, "feature_names_in_"):
+            self.feature_names_in_ = autoencoder.feature_names_in_
+        else:
+            self.__dict__.pop("feature_names_in_", None)
         self.cluster_centers_ = centers
         self.init_labels_ = init_labels
         self.labels_ = labels
         self.n_iter_ = n_iter
+        self.fit_times_ = times.seconds
         return self
 
     def _make_autoencoder(self, seed):
@@ -306,32 +361,25 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             )
         return clone(self.autoencoder).set_params(epochs=self.pretrain_epochs, random_state=seed)
 
-    def _pretrain(self, X, seed):
-        autoencoder = self._make_autoencoder(seed)
-        self._say(f"Pretraining {type(autoencoder).__name__} for {self.pretrain_epochs} epochs ...")
-        return autoencoder.fit(X)
-
-    def _initialize_centers(self, autoencoder, X, seed):
-        Z = autoencoder.transform(X)
+    def _initialize_centers(self, autoencoder, x, seed):
+        """KMeans on the pretrained codes of ``x`` (in the model's layout): centres and labels."""
+        Z = autoencoder._encode(x).reshape(len(x), -1)
         kmeans = KMeans(self.n_clusters, n_init=KMEANS_N_INIT, random_state=seed).fit(Z)
         return kmeans.cluster_centers_.astype(np.float64), kmeans.labels_.astype(np.int64)
 
-    def _make_optimizer(self):
-        import keras
+    def _max_iter(self, n_samples):
+        if self.max_iter != "auto":
+            return self.max_iter
+        steps_per_pass = -(-n_samples // self.batch_size)
+        return max(AUTO_MAX_ITER_MIN, AUTO_MAX_ITER_PASSES * steps_per_pass)
 
-        if self.optimizer is None:
-            return keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
-        optimizer = keras.optimizers.get(self.optimizer) if isinstance(self.optimizer, str) else self.optimizer
-        return type(optimizer).from_config(optimizer.get_config())
-
-    def _initialize_model(self, autoencoder, centers):
+    def _fine_tuning_model(self, autoencoder, centers):
         """Build the fine-tuning model: the encoder, the centres and, for IDEC, the decoder."""
         import keras
 
-        from . import _clustering_layer
+        from . import _builders, _clustering_layer
 
-        sample_shape = autoencoder.layout_.sample_shape
-        inputs = keras.Input(sample_shape)
+        inputs = keras.Input(autoencoder.layout_.sample_shape)
         latent = autoencoder.encoder_(inputs)
         clustering = _clustering_layer.ClusteringLayer(self.n_clusters, alpha=self.alpha, name="clustering")
         outputs = [clustering(latent)]
@@ -343,54 +391,53 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             weights.append(float(self.reconstruction_weight))
         model = keras.Model(inputs, outputs, name="deep_embedded_clustering")
         clustering.set_weights([centers.astype(np.float32)])
-        model.compile(optimizer=self._make_optimizer(), loss=losses, loss_weights=weights)
+        optimizer = _builders.make_optimizer(DEC_OPTIMIZER if self.optimizer is None else self.optimizer)
+        model.compile(optimizer=optimizer, loss=losses, loss_weights=weights)
         return model, clustering
 
-    def _fine_tune(self, autoencoder, X, centers, labels, seed):
-        """Train on KL(P || Q); return the labels, centres and number of steps."""
-        model, clustering = self._initialize_model(autoencoder, centers)
-        x = autoencoder.layout_.to_model(X.astype(np.float32, copy=False))
+    def _fine_tune(self, autoencoder, x, centers, labels, seed):
+        """Train on KL(P || Q) in rounds of ``update_interval`` steps; return labels, centres and steps."""
+        from . import _guards, _training
+
+        model, clustering = self._fine_tuning_model(autoencoder, centers)
         idec = self.reconstruction_weight > 0
-        rng = np.random.default_rng(seed)
-        n_samples = len(x)
-        order, position = rng.permutation(n_samples), 0
-        targets = None
+        max_iter = self._max_iter(len(x))
         n_iter, n_emptied = 0, 0
-        self._say(f"Fine-tuning ({'IDEC' if idec else 'DEC'}) for at most {self.max_iter} steps ...")
+        self._say(f"Fine-tuning ({'IDEC' if idec else 'DEC'}) for at most {max_iter} steps ...")
         while True:
-            if n_iter % self.update_interval == 0 or n_iter >= self.max_iter:
-                q = soft_assignments(autoencoder.transform(X), clustering.get_weights()[0], self.alpha)
-                new_labels = q.argmax(axis=1)
-                changed = float(np.mean(new_labels != labels)) if n_iter else 1.0
-                labels = new_labels
-                empty = self.n_clusters - len(np.unique(labels))
-                if empty > n_emptied:
-                    warnings.warn(
-                        f"{empty} of the {self.n_clusters} clusters lost all their samples after "
-                        f"{n_iter} fine-tuning steps. Try fewer clusters, more pretraining "
-                        "(pretrain_epochs) or a smaller learning rate.",
-                        UserWarning,
-                        stacklevel=3,
-                    )
-                    n_emptied = empty
-                if n_iter:
-                    self._say(f"  step {n_iter}: {changed:.2%} of the labels changed")
-                if (n_iter and changed < self.tol) or n_iter >= self.max_iter:
-                    break
-                targets = target_distribution(q).astype(np.float32)
-            if position >= n_samples:
-                order, position = rng.permutation(n_samples), 0
-            batch = order[position : position + self.batch_size]
-            position += self.batch_size
-            xb = x[batch]
-            loss = model.train_on_batch(xb, [targets[batch], xb] if idec else targets[batch])
-            n_iter += 1
-            if not np.all(np.isfinite(loss)):
-                raise FloatingPointError(
-                    f"The fine-tuning loss became {loss} at step {n_iter}, so {type(self).__name__} stopped "
-                    "and kept its previous state. Give an optimizer with a lower learning rate, scale X (to "
-                    "[0, 1], or standardise it), or pretrain longer (pretrain_epochs)."
+            # The encoder's compiled inference reads its live, fine-tuned weights.
+            q = soft_assignments(autoencoder._encode(x), clustering.get_weights()[0], self.alpha)
+            new_labels = q.argmax(axis=1)
+            changed = float(np.mean(new_labels != labels)) if n_iter else 1.0
+            labels = new_labels
+            empty = self.n_clusters - len(np.unique(labels))
+            if empty > n_emptied:
+                warnings.warn(
+                    f"{empty} of the {self.n_clusters} clusters lost all their samples after "
+                    f"{n_iter} fine-tuning steps. Try fewer clusters, more pretraining "
+                    "(pretrain_epochs) or a smaller learning rate.",
+                    UserWarning,
+                    stacklevel=4,
                 )
+                n_emptied = empty
+            if n_iter:
+                self._say(f"  step {n_iter}: {changed:.2%} of the labels changed")
+            if (n_iter and changed < self.tol) or n_iter >= max_iter:
+                break
+            p = target_distribution(q).astype(np.float32)
+            n_steps = min(self.update_interval, max_iter - n_iter)
+            batches = _training.StepBatches(
+                x, (p, None) if idec else p, batch_size=self.batch_size, seed=seed, first_step=n_iter, n_steps=n_steps
+            )
+            _guards.guarded_fit(
+                model,
+                batches,
+                owner=type(self).__name__,
+                hint="Give an optimizer with a lower learning rate, scale X (to [0, 1], or standardise it), or "
+                "pretrain longer (pretrain_epochs).",
+                verbose=0,
+            )
+            n_iter += n_steps
         return labels.astype(np.int64), clustering.get_weights()[0].astype(np.float64), n_iter
 
     def _say(self, message):
@@ -405,8 +452,8 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            New data.
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            New data, in a layout the autoencoder takes.
 
         Returns
         -------
@@ -414,7 +461,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             Latent codes; float32 for float32 input and float64 otherwise.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES)
+        # The autoencoder validates X: once, with its layout's rules.
         return self.autoencoder_.transform(X)
 
     def predict_proba(self, X):
@@ -422,7 +469,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
             New data.
 
         Returns
@@ -437,7 +484,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
             New data.
 
         Returns
@@ -452,7 +499,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
             Training data.
         y : None
             Ignored; present for API consistency.
@@ -470,9 +517,9 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     def save(self, path):
         """Write the fitted estimator to one file, without pickle.
 
-        The file is the fine-tuned autoencoder's own skae file (see
-        :meth:`AutoencoderTransformer.save`) with this estimator's
-        parameters and fitted attributes added; :func:`skae.load` reads it
+        The file holds this estimator's parameters and fitted attributes
+        and the fine-tuned autoencoder's own saved state (see
+        :meth:`AutoencoderTransformer.save`); :func:`skae.load` reads it
         back as a ``DeepEmbeddedClustering``.
 
         Parameters
@@ -480,38 +527,22 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         path : str or path-like
             Where to write.
         """
-        check_is_fitted(self)
-        params = self.get_params(deep=False)
-        template = params.pop("autoencoder")
-        if template is not None:
-            # The template is the fitted autoencoder's class and parameters
-            # except the two that fit overrides: store those two alone.
-            template = {"epochs": template.epochs, "random_state": template.random_state}
-        if isinstance(params["random_state"], np.random.RandomState):
-            params["random_state"] = None
-        wrapper = {
-            "params": params,
-            "autoencoder_template": template,
-            "fitted": {name: getattr(self, name) for name in self._fitted_attributes if hasattr(self, name)},
-        }
         from . import _persistence
 
-        _persistence.save(self.autoencoder_, path, wrapper=(self, wrapper))
+        _persistence.save(self, path)
+
+    def _saved_state(self):
+        """Return what ``save`` writes: the fitted attributes and the fitted autoencoder."""
+        fitted = {name: getattr(self, name) for name in self._fitted_attributes if hasattr(self, name)}
+        return {"fitted": fitted, "estimators": {"autoencoder_": self.autoencoder_}}
 
     @classmethod
-    def _from_saved(cls, autoencoder, wrapper):
-        """Rebuild a fitted estimator from its loaded autoencoder and saved wrapper entry."""
-        params = dict(wrapper["params"])
-        template = wrapper.get("autoencoder_template")
-        if template is not None:
-            template = clone(autoencoder).set_params(**template)
-        estimator = cls(autoencoder=template, **params)
-        unknown = set(wrapper["fitted"]) - set(cls._fitted_attributes)
-        if unknown:
-            raise ValueError(f"unknown attributes {sorted(unknown)}")
-        for name, value in wrapper["fitted"].items():
+    def _from_saved_state(cls, *, params, fitted, models, estimators):
+        """Build the fitted estimator that ``_saved_state`` described."""
+        estimator = cls(**params)
+        for name, value in fitted.items():
             setattr(estimator, name, value)
-        estimator.autoencoder_ = autoencoder
+        estimator.autoencoder_ = estimators["autoencoder_"]
         return estimator
 
     def __sklearn_tags__(self):

@@ -42,7 +42,8 @@ SHARED_PARAMETERS = {
     ),
     "random_state": (
         "int, RandomState instance or None, default=None",
-        "Seeds weight initialisation, shuffling, the validation split and training noise. An int makes fits "
+        "Seeds every random draw of ``fit``: weight initialisation, shuffling, the validation split, training "
+        "noise (and deep clustering's KMeans). An int makes fits "
         "on the same data reproducible on CPU. No global random generator (NumPy's, Keras's or "
         "TensorFlow's) is reseeded.",
     ),
@@ -122,6 +123,8 @@ def fill_shared_parameters(cls):
     if doc is None or MARKER not in doc:
         raise ValueError(f"{cls.__name__}'s docstring lacks the line {MARKER!r}.")
     mine = _documented(doc.replace(MARKER, ""))
-    names = [name for name in SHARED_PARAMETERS if name not in mine]
+    # Only the shared parameters this class has (deep clustering has few).
+    own = set(cls._get_param_names())
+    names = [name for name in SHARED_PARAMETERS if name not in mine and name in own]
     cls.__doc__ = doc.replace(f"    {MARKER}", format_parameters(names))
     return cls

@@ -6,6 +6,7 @@ import math
 import multiprocessing
 import os
 import sys
+import warnings
 
 import keras
 
@@ -58,6 +59,66 @@ class EpochGuard(keras.callbacks.Callback):
         self.weights = self.model.get_weights()
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
+
+
+def guarded_fit(model, data, *, owner, hint, epochs=1, initial_epoch=0, callbacks=(), **fit_kwargs):
+    """``model.fit(data, ...)`` with skae's guards; return the completed epochs' logs.
+
+    :class:`EpochGuard` runs before ``callbacks``. Ctrl-C after a completed
+    epoch keeps that epoch's weights and warns; a non-finite loss raises
+    ``FloatingPointError`` naming ``owner`` (the estimator's class name)
+    and ending with ``hint`` (what to change). The batches shuffle
+    themselves from the fit's seed, so Keras is told not to reorder them
+    with Python's global ``random``.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A compiled model.
+    data : keras.utils.PyDataset
+        The training batches.
+    owner : str
+        Who trains, for the messages.
+    hint : str
+        What the user can change when the loss stops being finite.
+    epochs, initial_epoch : int
+        As for ``model.fit``; ``epochs`` counts from ``initial_epoch``.
+    callbacks : sequence of keras.callbacks.Callback
+        More callbacks, after the guard.
+    **fit_kwargs
+        Passed on to ``model.fit``.
+
+    Returns
+    -------
+    history : dict of str to list of float
+    """
+    guard = EpochGuard()
+    try:
+        model.fit(
+            data,
+            shuffle=False,
+            initial_epoch=initial_epoch,
+            epochs=initial_epoch + epochs,
+            callbacks=[guard, *callbacks],
+            **fit_kwargs,
+        )
+    except KeyboardInterrupt:
+        if guard.weights is None:
+            raise
+        model.set_weights(guard.weights)
+        warnings.warn(
+            f"Training was interrupted; {owner} keeps the weights of the last completed epoch "
+            f"({initial_epoch + len(guard.history['loss'])}).",
+            UserWarning,
+            stacklevel=6,
+        )
+    if guard.bad_loss is not None:
+        epoch, loss = guard.bad_loss
+        raise FloatingPointError(
+            f"The training loss became {loss} in epoch {epoch + 1}, so {owner} stopped training and kept "
+            f"its previous state. {hint}"
+        )
+    return guard.history
 
 
 def _in_worker_process():

@@ -1,23 +1,35 @@
 """Saving a fitted estimator to one file and loading it back, without pickle.
 
-The file is a zip archive of two members:
+The file is a zip archive of
 
-* ``skae.json``: the estimator's class, parameters and fitted attributes
-  (plain JSON), the format version and the skae, Keras and scikit-learn
-  versions that wrote it;
-* ``model.keras``: the Keras model in Keras's own ``.keras`` format, which
-  :func:`load` reads with ``safe_mode=True``.
+* ``skae.json``: the estimator's saved state (plain JSON), the format
+  version and the skae, Keras and scikit-learn versions that wrote it;
+* one ``.keras`` member per Keras model in that state, in Keras's own
+  format, which :func:`read` loads with ``safe_mode=True``; the fitted
+  model is ``model.keras``.
 
-An ``encoder`` or ``decoder`` parameter given as a Keras model is stored
-as one more ``.keras`` member (``params/<name>.keras``); one given as a
-function is stored by its import name (``module:qualname``).
+Every estimator class says what its fitted state is, and this module only
+encodes and writes it (the saved-state protocol). The parameters are
+``get_params(deep=False)``; ``estimator._saved_state()`` returns a dict of
 
-Nothing is unpickled and no code stored in the file runs: the class is
+* ``"fitted"``: plain fitted attributes, among the class's
+  ``_fitted_attributes``;
+* ``"models"``: fitted Keras models by attribute name;
+* ``"estimators"``: fitted skae estimators it holds, by attribute name,
+  saved with their own state;
+
+and ``cls._from_saved_state(params=..., fitted=..., models=...,
+estimators=...)`` builds the fitted estimator again.
+A parameter given as a Keras model is stored as one more ``.keras`` member,
+one given as a function by its import name (``module:qualname``), and one
+given as an unfitted skae estimator (DEC's ``autoencoder``) by its class
+and parameters.
+
+Nothing is unpickled and no code stored in the file runs: classes are
 looked up by name among the registered estimator classes
 (:mod:`skae._registry`), a function parameter among the modules already
 imported, parameters are JSON values, and Keras's safe mode refuses
-serialised lambdas. Each class lists the fitted attributes it saves in
-``_fitted_attributes``.
+serialised lambdas.
 """
 
 from __future__ import annotations
@@ -35,7 +47,7 @@ import numpy as np
 import sklearn
 
 from ._layout import SampleLayout
-from ._registry import class_name, registered_class
+from ._registry import class_name, is_registered, registered_class
 from ._version import __version__
 
 # Keras is imported inside the functions that save or load a model, so
@@ -45,8 +57,10 @@ from ._version import __version__
 
 FORMAT = "skae-estimator"
 # Version 2: model_ became the composition of encoder_ and decoder_, and
-# layout_ replaced image_shape_ and _input_ndim.
-FORMAT_VERSION = 2
+# layout_ replaced image_shape_ and _input_ndim. Version 3: every estimator
+# writes its own saved state; DEC's autoencoder is a nested state, not a
+# "wrapper" around the autoencoder's file.
+FORMAT_VERSION = 3
 METADATA = "skae.json"
 MODEL = "model.keras"
 # Parameters that only exist while training runs; they are not saved.
@@ -208,13 +222,16 @@ def _load_keras(data, what):
 
 
 def _encode_param(name, value, members):
-    """Encode a parameter as JSON; a Keras model goes to ``members`` as its own ``.keras`` file."""
+    """Encode a parameter as JSON; a Keras model goes to ``members`` under its own name."""
     import keras
 
     if isinstance(value, keras.Model):
         member = f"params/{name}.keras"
         members[member] = value
         return {"keras_model": member}
+    if is_registered(type(value)):
+        # An unfitted estimator given as a parameter (DEC's autoencoder).
+        return {"estimator": {"class": class_name(type(value)), "params": _encode_params(name, value, members)}}
     if callable(value) and not isinstance(value, (type, str)) and hasattr(value, "__qualname__"):
         if "<" in value.__qualname__ or not getattr(value, "__module__", None):
             raise TypeError(
@@ -226,21 +243,8 @@ def _encode_param(name, value, members):
     return _encode(f"parameter {name!r}", value)
 
 
-def save(estimator, path, *, wrapper=None):
-    """Write a fitted skae estimator to one file at ``path``.
-
-    See :meth:`AutoencoderTransformer.save`. ``wrapper``, an
-    ``(owner, entry)`` pair, saves an estimator built around this fitted
-    autoencoder (such as :class:`~skae.DeepEmbeddedClustering`): ``entry``
-    is a dict of plain values written under ``"wrapper"`` with the owner's
-    registered class, and :func:`load` returns
-    ``owner_class._from_saved(autoencoder, entry)``.
-    """
-    import keras
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(estimator)
-    params, members = {}, {MODEL: estimator.model_}
+def _encode_params(prefix, estimator, members):
+    params = {}
     for name, value in estimator.get_params(deep=False).items():
         if name in RUNTIME_PARAMS:
             value = None
@@ -248,23 +252,47 @@ def save(estimator, path, *, wrapper=None):
             value = None  # a strategy object belongs to the machine that trained
         elif name == "random_state" and isinstance(value, np.random.RandomState):
             value = None
-        params[name] = _encode_param(name, value, members)
-    fitted = {
-        name: _encode(f"attribute {name!r}", getattr(estimator, name))
-        for name in type(estimator)._fitted_attributes
-        if hasattr(estimator, name)
+        params[name] = _encode_param(f"{prefix}/{name}" if prefix else name, value, members)
+    return params
+
+
+def _encode_state(prefix, estimator, members):
+    """Encode ``estimator._saved_state()`` as JSON; its Keras models go to ``members``."""
+    state = estimator._saved_state()
+    encoded = {
+        "class": class_name(type(estimator)),
+        "params": _encode_params(prefix, estimator, members),
+        "fitted": {name: _encode(f"attribute {name!r}", value) for name, value in state.get("fitted", {}).items()},
+        "models": {},
+        "estimators": {},
     }
+    for name, model in state.get("models", {}).items():
+        member = MODEL if not prefix and name == "model_" else f"{prefix or 'models'}/{name}.keras"
+        members[member] = model
+        encoded["models"][name] = member
+    for name, inner in state.get("estimators", {}).items():
+        encoded["estimators"][name] = _encode_state(f"{prefix}/{name}" if prefix else name, inner, members)
+    return encoded
+
+
+def save(estimator, path):
+    """Write a fitted skae estimator to one file at ``path``.
+
+    See :meth:`AutoencoderTransformer.save`. The estimator's class says
+    what to write through ``_saved_state`` (the module docstring gives the
+    protocol).
+    """
+    import keras
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    members = {}
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "class": class_name(type(estimator)),
-        "params": params,
-        "fitted": fitted,
+        **_encode_state("", estimator, members),
         "versions": {"skae": _skae_version(), "keras": keras.__version__, "sklearn": sklearn.__version__},
     }
-    if wrapper is not None:
-        owner, entry = wrapper
-        metadata["wrapper"] = {"class": class_name(type(owner)), "entry": _encode("the wrapper", entry)}
     path = os.fspath(path)
     # Write next to the target and rename, so a crash never leaves a
     # half-written file under the final name.
@@ -287,7 +315,7 @@ class _LoadError(ValueError):
 def read(path):
     """Read the estimator file at ``path``; :func:`skae.load` documents it.
 
-    The file's class must be registered already: ``skae._load`` imports
+    The file's classes must be registered already: ``skae._load`` imports
     skae's estimator modules before calling this.
     """
     import keras
@@ -296,8 +324,8 @@ def read(path):
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-            if METADATA not in names or MODEL not in names:
-                raise _LoadError(f"it lacks {sorted({METADATA, MODEL} - names)}")
+            if METADATA not in names:
+                raise _LoadError(f"it lacks {METADATA!r}")
             bad = archive.testzip()
             if bad is not None:
                 raise _LoadError(f"its member {bad!r} fails its checksum")
@@ -336,58 +364,56 @@ def read(path):
             UserWarning,
             stacklevel=2,
         )
+    return _decode_state(metadata, members, path)
 
-    cls = registered_class(metadata.get("class"))
+
+def _registered(name, path):
+    cls = registered_class(name)
     if cls is None:
-        raise ValueError(
-            f"{path!r} holds a {metadata.get('class')!r}, which is not a loaded skae estimator class. "
+        raise _LoadError(
+            f"{path!r} holds a {name!r}, which is not a loaded skae estimator class. "
             "Import the module that defines it before loading."
         )
+    return cls
+
+
+def _decode_state(state, members, path):
+    """Build the fitted estimator an encoded saved state describes."""
     try:
-        params = {name: _decode_param(name, value, members, path) for name, value in metadata["params"].items()}
-        fitted = {name: _decode(value) for name, value in metadata["fitted"].items()}
-        unknown = set(params) - set(cls._get_param_names())
+        cls = _registered(state.get("class"), path)
+        params = _decode_params(cls, state["params"], members, path)
+        fitted = {name: _decode(value) for name, value in state["fitted"].items()}
+        unknown = set(fitted) - set(cls._fitted_attributes)
         if unknown:
-            raise ValueError(f"unknown parameters {sorted(unknown)}")
-        if set(fitted) - set(cls._fitted_attributes):
-            raise ValueError(f"unknown attributes {sorted(set(fitted) - set(cls._fitted_attributes))}")
-        estimator = cls(**params)
-        model = _load_keras(members[MODEL], MODEL)
+            raise ValueError(f"unknown attributes {sorted(unknown)}")
+        models = {name: _load_keras(members[member], member) for name, member in state["models"].items()}
+        estimators = {name: _decode_state(inner, members, path) for name, inner in state["estimators"].items()}
+    except _LoadError as exc:
+        raise ValueError(str(exc)) from None
     except (KeyError, TypeError, ValueError) as exc:
+        if str(exc).startswith(repr(path)):  # a nested state's error, already worded
+            raise
         raise ValueError(f"{path!r} has invalid estimator metadata: {exc}.") from exc
-
-    for name, value in fitted.items():
-        setattr(estimator, name, value)
     try:
-        expected = (None, *estimator.layout_.sample_shape)
-        if tuple(model.input_shape) != expected:
-            raise ValueError(f"its model takes inputs of shape {tuple(model.input_shape)}, expected {expected}")
-        estimator._set_model(model)
-    except (AttributeError, ValueError) as exc:
+        return cls._from_saved_state(params=params, fitted=fitted, models=models, estimators=estimators)
+    except (AttributeError, KeyError, ValueError) as exc:
         raise ValueError(f"{path!r} holds a model that does not match its metadata: {exc}.") from exc
-    estimator._built_with = estimator._model_params()
-    if "wrapper" in metadata:
-        return _load_wrapper(estimator, metadata["wrapper"], path)
-    return estimator
 
 
-def _load_wrapper(autoencoder, wrapper, path):
-    """Return the estimator a ``"wrapper"`` entry builds around the loaded ``autoencoder``."""
-    owner = registered_class(wrapper.get("class")) if isinstance(wrapper, dict) else None
-    if owner is None:
-        raise ValueError(
-            f"{path!r} holds a {wrapper.get('class') if isinstance(wrapper, dict) else wrapper!r}, which is not a "
-            "loaded skae estimator class. Import the module that defines it before loading."
-        )
-    try:
-        return owner._from_saved(autoencoder, _decode(wrapper["entry"]))
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path!r} has invalid estimator metadata: {exc}.") from exc
+def _decode_params(cls, encoded, members, path):
+    params = {name: _decode_param(name, value, members, path) for name, value in encoded.items()}
+    unknown = set(params) - set(cls._get_param_names())
+    if unknown:
+        raise ValueError(f"unknown parameters {sorted(unknown)}")
+    return params
 
 
 def _decode_param(name, value, members, path):
     if isinstance(value, dict) and "keras_model" in value:
         return _load_keras(members[value["keras_model"]], value["keras_model"])
+    if isinstance(value, dict) and "estimator" in value:
+        cls = _registered(value["estimator"].get("class"), path)
+        return cls(**_decode_params(cls, value["estimator"]["params"], members, path))
     if isinstance(value, dict) and "callable" in value:
         found = _find_callable(value["callable"])
         if found is None:

@@ -22,8 +22,10 @@ def register_estimator(estimator_class):
 
     Every subclass of :class:`skae.AutoencoderTransformer` is registered
     automatically; use this as a class decorator for other estimators.
-    The class lists the fitted attributes that ``save`` writes, besides
-    ``model_``, in ``_fitted_attributes``.
+    The class implements the saved-state protocol that
+    :mod:`skae._persistence` describes (``_saved_state`` and
+    ``_from_saved_state``) and lists its plain fitted attributes in
+    ``_fitted_attributes``.
 
     Parameters
     ----------
@@ -42,3 +44,8 @@ def register_estimator(estimator_class):
 def registered_class(name):
     """Return the registered class called ``name``, or None."""
     return _CLASSES.get(name)
+
+
+def is_registered(cls):
+    """Whether ``cls`` is a registered estimator class."""
+    return _CLASSES.get(class_name(cls)) is cls

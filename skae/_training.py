@@ -109,3 +109,57 @@ class TrainingBatches(keras.utils.PyDataset):
         """Draw the next epoch's order."""
         self._epoch += 1
         self._order = self._order_of(self._epoch)
+
+
+class StepBatches(keras.utils.PyDataset):
+    """``n_steps`` batches from an endless, seeded stream of shuffled passes over ``x``.
+
+    Deep clustering fine-tunes in rounds of ``update_interval`` steps, which
+    need not be whole passes: round ``r`` is ``StepBatches(...,
+    first_step=r * update_interval)``, and the stream goes on where the
+    previous round left it. Pass ``p`` visits the rows in the order of
+    ``np.random.default_rng((seed, p))``; its last batch holds what is left.
+
+    Parameters
+    ----------
+    x : ndarray
+        Inputs, first axis the samples.
+    targets : ndarray, tuple of ndarray or None
+        What each row should produce, rows aligned with ``x``; a tuple for
+        a model of several outputs. None in a tuple stands for ``x`` itself.
+    batch_size : int
+        Rows per step.
+    seed : int
+        Seeds the passes' orders.
+    first_step, n_steps : int
+        Steps of the stream this dataset serves.
+    """
+
+    def __init__(self, x, targets, *, batch_size, seed, first_step, n_steps):
+        super().__init__()
+        self.x = x
+        self.targets = targets
+        self.batch_size = batch_size
+        self.seed = seed
+        self.first_step = first_step
+        self.n_steps = n_steps
+        self._per_pass = -(-len(x) // batch_size)
+        self._pass, self._order = None, None
+
+    def __len__(self):
+        return self.n_steps
+
+    def rows(self, index):
+        """Return the rows of step ``first_step + index``."""
+        pass_, within = divmod(self.first_step + index, self._per_pass)
+        if pass_ != self._pass:
+            self._pass = pass_
+            self._order = np.random.default_rng((self.seed, pass_)).permutation(len(self.x))
+        return self._order[within * self.batch_size : (within + 1) * self.batch_size]
+
+    def __getitem__(self, index):
+        rows = self.rows(index)
+        xb = self.x[rows]
+        if isinstance(self.targets, tuple):
+            return xb, tuple(xb if t is None else t[rows] for t in self.targets)
+        return xb, (xb if self.targets is None else self.targets[rows])

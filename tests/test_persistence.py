@@ -139,9 +139,9 @@ def test_other_files_and_versions_get_clear_errors(saved, tmp_path):
     (tmp_path / "text.skae").write_text("hello")
     with pytest.raises(ValueError, match="not a readable skae estimator file"):
         skae.load(tmp_path / "text.skae")
-    for version in (1, 3):
+    for version in (2, 4):
         other = rewrite(saved, tmp_path / f"v{version}.skae", metadata=lambda m, v=version: {**m, "format_version": v})
-        with pytest.raises(ValueError, match=f"file format version {version}; this skae .* reads version 2 only"):
+        with pytest.raises(ValueError, match=f"file format version {version}; this skae .* reads version 3 only"):
             skae.load(other)
     keras4 = rewrite(
         saved, tmp_path / "k4.skae", metadata=lambda m: {**m, "versions": {**m["versions"], "keras": "4.0.0"}}
