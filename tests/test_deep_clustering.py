@@ -102,6 +102,65 @@ def test_conv_autoencoder_can_be_given(digits):
     assert dec.autoencoder_.epochs == 3  # pretrain_epochs, not the template's
 
 
+def test_conv_dec_takes_images_and_flat_rows_like_its_autoencoder(digits):
+    X = digits[0][:200]
+    images = X.reshape(-1, 8, 8)
+    dec = small_dec(autoencoder=small_conv(latent_dim=10), max_iter=5).fit(images)
+    assert dec.autoencoder_.layout_.sample_shape == (8, 8, 1)
+    assert dec.n_features_in_ == 64
+    np.testing.assert_array_equal(dec.predict(images), dec.labels_)
+    np.testing.assert_array_equal(dec.predict(X), dec.predict(images))
+    with pytest.raises(ValueError, match="shape"):
+        dec.predict(X.reshape(-1, 4, 16))
+
+
+def test_transform_validates_once_through_the_autoencoder(fitted, digits, monkeypatch):
+    from skae import _base
+
+    calls = []
+    real = _base.validate_data
+    monkeypatch.setattr(_base, "validate_data", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rows = digits[0][:5].tolist()  # a list: not the fast path for plain arrays
+    fitted.transform(rows)
+    assert len(calls) == 1
+    calls.clear()
+    fitted.predict(rows)
+    assert len(calls) == 1
+
+
+def test_fit_times_and_scaled_max_iter(fitted):
+    assert set(fitted.fit_times_) == {
+        f"{phase}_{kind}" for phase in ("pretrain", "kmeans", "finetune") for kind in ("s", "cpu_s")
+    }
+    assert all(seconds >= 0 for seconds in fitted.fit_times_.values())
+    auto = DeepEmbeddedClustering(max_iter="auto", batch_size=256)
+    # 20 passes, at least 4,000 steps: a fixed 4,000 stopped a 70,000-image fit before tol did.
+    assert auto._max_iter(10_000) == 4000
+    assert auto._max_iter(70_000) == 20 * 274
+    assert DeepEmbeddedClustering(max_iter=7)._max_iter(70_000) == 7
+
+
+def test_defaults_match_the_presets_and_there_is_no_score():
+    assert DeepEmbeddedClustering().n_clusters == 10
+    # No per-sample objective on new data (the targets depend on the batch).
+    assert not hasattr(DeepEmbeddedClustering(), "score")
+
+
+def test_fine_tuning_batches_continue_one_stream_of_passes():
+    from skae._training import StepBatches
+
+    x = np.arange(10, dtype=np.float32)[:, None]
+    p = np.eye(10, dtype=np.float32)
+    rounds = [StepBatches(x, p, batch_size=4, seed=3, first_step=k * 2, n_steps=2) for k in range(3)]
+    rows = np.concatenate([r.rows(i) for r in rounds for i in range(len(r))])
+    expected = np.concatenate([np.random.default_rng((3, n)).permutation(10) for n in (0, 1)])
+    np.testing.assert_array_equal(rows, expected)
+    xb, pb = rounds[1][0]
+    np.testing.assert_array_equal(pb.argmax(axis=1), xb[:, 0].astype(int))
+    xb, (pb, target) = StepBatches(x, (p, None), batch_size=4, seed=3, first_step=0, n_steps=1)[0]
+    np.testing.assert_array_equal(target, xb)
+
+
 @pytest.mark.parametrize(
     "autoencoder, latent_dim",
     [
