@@ -39,7 +39,7 @@ def run(backend, *parts, **env):
 
 
 PRELUDE = """
-import json, sys
+import json, pickle, sys
 import numpy as np
 from sklearn.datasets import load_digits
 import skae
@@ -69,6 +69,8 @@ def test_no_tensorflow_unless_it_is_the_backend(backend, tmp_path):
             steps[kind + " save"] = "tensorflow" in sys.modules
             skae.load({str(tmp_path)!r} + "/" + kind + ".skae").transform(X[:2])
             steps[kind + " load"] = "tensorflow" in sys.modules
+            pickle.loads(pickle.dumps(est)).transform(X[:2])
+            steps[kind + " pickle"] = "tensorflow" in sys.modules
         print(json.dumps(steps))
         """,
     )
