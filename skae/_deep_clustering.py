@@ -417,7 +417,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
                     f"{n_iter} fine-tuning steps. Try fewer clusters, more pretraining "
                     "(pretrain_epochs) or a smaller learning rate.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=3,
                 )
                 n_emptied = empty
             if n_iter:
@@ -435,6 +435,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
                 owner=type(self).__name__,
                 hint="Give an optimizer with a lower learning rate, scale X (to [0, 1], or standardise it), or "
                 "pretrain longer (pretrain_epochs).",
+                stacklevel=4,
                 verbose=0,
             )
             n_iter += n_steps

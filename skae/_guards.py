@@ -61,7 +61,7 @@ class EpochGuard(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(float(value))
 
 
-def guarded_fit(model, data, *, owner, hint, epochs=1, initial_epoch=0, callbacks=(), **fit_kwargs):
+def guarded_fit(model, data, *, owner, hint, epochs=1, initial_epoch=0, callbacks=(), stacklevel=5, **fit_kwargs):
     """``model.fit(data, ...)`` with skae's guards; return the completed epochs' logs.
 
     :class:`EpochGuard` runs before ``callbacks``. Ctrl-C after a completed
@@ -85,6 +85,8 @@ def guarded_fit(model, data, *, owner, hint, epochs=1, initial_epoch=0, callback
         As for ``model.fit``; ``epochs`` counts from ``initial_epoch``.
     callbacks : sequence of keras.callbacks.Callback
         More callbacks, after the guard.
+    stacklevel : int, default=5
+        Of the interruption warning: it points at the user's ``fit`` call.
     **fit_kwargs
         Passed on to ``model.fit``.
 
@@ -110,7 +112,7 @@ def guarded_fit(model, data, *, owner, hint, epochs=1, initial_epoch=0, callback
             f"Training was interrupted; {owner} keeps the weights of the last completed epoch "
             f"({initial_epoch + len(guard.history['loss'])}).",
             UserWarning,
-            stacklevel=6,
+            stacklevel=stacklevel,
         )
     if guard.bad_loss is not None:
         epoch, loss = guard.bad_loss
