@@ -31,7 +31,16 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._docstrings import fill_shared_parameters
-from ._layout import ANY_ND_INPUT, LayoutRequest, dense_rows, input_ndim, n_rows, parse_shape, resolve_layout
+from ._layout import (
+    ANY_ND_INPUT,
+    LayoutRequest,
+    SampleLayout,
+    dense_rows,
+    input_ndim,
+    n_rows,
+    parse_shape,
+    resolve_layout,
+)
 from ._registry import register_estimator
 from ._validation import NOISE_KINDS
 
@@ -865,21 +874,58 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     # loading, so they stay shared. The compiled inference functions are
     # rebuilt on first use.
 
+    #
+    # Parameters given as Keras objects (an ``encoder`` or ``decoder``
+    # model, an ``optimizer`` object), and the record of them in
+    # ``_built_with``, are held the same way, under ``_keras_objects``;
+    # ``layout_`` as a dict of tuples. skops then needs to trust only the
+    # estimator classes themselves.
+
     def __getstate__(self):
+        from . import _persistence
+
         state = dict(super().__getstate__())
         for name in ("encoder_", "decoder_", "_latent_shape", "_inference_cache"):
             state.pop(name, None)
         if "model_" in state:
-            from . import _persistence
-
             state["model_"] = _persistence.model_to_bytes(state["model_"])
+        if isinstance(state.get("layout_"), SampleLayout):
+            layout = state["layout_"]
+            state["layout_"] = {"sample_shape": layout.sample_shape, "data_shape": layout.data_shape}
+        params, built = {}, {}
+        for name in self._get_param_names():
+            entry = _persistence.keras_to_state(state.get(name))
+            if entry is not None:
+                params[name] = entry
+                state[name] = None
+        if isinstance(state.get("_built_with"), dict):
+            state["_built_with"] = dict(state["_built_with"])  # a copy: the live record stays as it is
+            for name, value in state["_built_with"].items():
+                if name in params and value is getattr(self, name):
+                    built[name], state["_built_with"][name] = ("parameter", None), None
+                elif (entry := _persistence.keras_to_state(value)) is not None:
+                    built[name], state["_built_with"][name] = entry, None
+        if params or built:
+            state["_keras_objects"] = {"params": params, "built_with": built}
         return state
 
     def __setstate__(self, state):
         state = dict(state)
         state.pop("_custom_objects", None)  # written by earlier pickles
         model = state.pop("model_", None)
+        keras_objects = state.pop("_keras_objects", None)
+        if isinstance(state.get("layout_"), dict):
+            layout = state["layout_"]
+            state["layout_"] = SampleLayout(tuple(layout["sample_shape"]), tuple(layout["data_shape"]))
         super().__setstate__(state)
+        if keras_objects:
+            from . import _persistence
+
+            for name, entry in keras_objects["params"].items():
+                setattr(self, name, _persistence.keras_from_state(entry))
+            for name, entry in keras_objects["built_with"].items():
+                value = getattr(self, name) if entry[0] == "parameter" else _persistence.keras_from_state(entry)
+                self._built_with[name] = value
         if model is not None:
             from . import _persistence
 
