@@ -54,7 +54,13 @@ import json, resource, sys, time
 import numpy as np, scipy.sparse as sp
 from skae import DenseAutoencoder
 rows, cols, density, mode = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-X = sp.random(rows, cols, density=density, format="csr", dtype=np.float32, random_state=0)
+# Built row by row: scipy.sparse.random draws its positions without
+# replacement from all rows * cols cells (8 GB of indices here).
+per_row = round(cols * density)
+rng = np.random.default_rng(0)
+indices = np.sort(rng.integers(0, cols, (rows, per_row)), axis=1).ravel()
+data = rng.random(rows * per_row, dtype=np.float32)
+X = sp.csr_matrix((data, indices, np.arange(0, rows * per_row + 1, per_row)), shape=(rows, cols))
 if mode == "dense":
     X = X.toarray()
 ae = DenseAutoencoder(hidden_layer_sizes=(64,), latent_dim=16, epochs=1, batch_size=1024, random_state=0)
