@@ -24,6 +24,7 @@ ORDER = [
     # practice
     "plot_grid_search.py",
     "plot_save_load.py",
+    "plot_onnx_serving.py",
 ]
 
 

@@ -19,16 +19,27 @@ Everything else lives here, in named steps:
 from __future__ import annotations
 
 import math
+import sys
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._docstrings import fill_shared_parameters
-from ._layout import ANY_ND_INPUT, LayoutRequest, input_ndim, parse_shape, resolve_layout
+from ._layout import (
+    ANY_ND_INPUT,
+    LayoutRequest,
+    SampleLayout,
+    dense_rows,
+    input_ndim,
+    n_rows,
+    parse_shape,
+    resolve_layout,
+)
 from ._registry import register_estimator
 from ._validation import NOISE_KINDS
 
@@ -319,6 +330,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """Validate X and return it as 2-D float rows; in ``fit``, set ``layout_``."""
         if not reset and self._is_plain_rows(X):
             return X
+        if sparse.issparse(X):
+            return self._check_sparse_input(X, reset=reset)
         ndim = input_ndim(X)
         if reset:
             request = self._layout_request()
@@ -345,6 +358,51 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         if reset:
             self.layout_ = resolve_layout(data_shape, request)
         return X
+
+    def _check_sparse_input(self, X, *, reset):
+        """Validate scipy sparse X as CSR float rows, for a model whose samples are flat rows.
+
+        The rows stay sparse: training and inference densify one batch at a
+        time, so a large sparse matrix is never densified whole. A model
+        that reads images (or any N-D sample) refuses sparse input.
+        """
+        layout = getattr(self, "layout_", None)
+        if reset:
+            try:
+                layout = resolve_layout((X.shape[1],), self._layout_request())
+            except ValueError:  # no flat layout fits: the refusal below says why
+                layout = None
+        if layout is None or len(layout.sample_shape) != 1:
+            reads = f"samples of shape {layout.sample_shape}" if layout is not None else "images (N-D samples)"
+            raise TypeError(
+                f"{type(self).__name__} expected a dense array: its model reads {reads}, and only models of flat "
+                f"samples take sparse input. Got a sparse {type(X).__name__} of shape {X.shape}. Densify it with "
+                "X.toarray(), or use an estimator of flat rows, such as DenseAutoencoder, which takes it sparse."
+            )
+        X = validate_data(self, X, reset=reset, dtype=FLOAT_DTYPES, accept_sparse="csr")
+        if reset:
+            self.layout_ = layout
+        return X
+
+    def _takes_sparse(self):
+        """Whether ``fit`` takes scipy sparse rows: when the model's samples are flat rows.
+
+        Decided from the parameters alone, without importing Keras: an
+        ``input_shape`` of one axis, an encoder model declaring one, or
+        samples taken from the data (flat rows).
+        """
+        if self.input_shape is not None:
+            try:
+                return len(parse_shape("input_shape", self.input_shape)) == 1
+            except ValueError:
+                return False
+        keras = sys.modules.get("keras")
+        if keras is not None and isinstance(self.encoder, keras.Model):
+            from . import _networks
+
+            shape = _networks.declared_input_shape(self.encoder)
+            return shape is None or len(shape) == 1
+        return True
 
     def _is_plain_rows(self, X):
         """Whether X is already what validation would return: finite float rows of the fitted width.
@@ -563,8 +621,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         # percentage point of contamination at a few percent of that cost.
         # X is already validated: validating it again would warn about
         # feature names when fit was given a DataFrame.
-        if len(X) > OFFSET_SAMPLES:
-            X = X[np.sort(np.random.default_rng(seed).choice(len(X), OFFSET_SAMPLES, replace=False))]
+        if n_rows(X) > OFFSET_SAMPLES:
+            X = X[np.sort(np.random.default_rng(seed).choice(n_rows(X), OFFSET_SAMPLES, replace=False))]
         self.offset_ = float(np.percentile(self._reconstruction_scores(X), 100.0 * self.contamination))
 
     def _make_optimizer(self):
@@ -575,7 +633,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def _split_validation(self, x, seed):
         if self.validation_fraction == 0:
             return x, None
-        n_samples = len(x)
+        n_samples = n_rows(x)
         n_val = int(round(self.validation_fraction * n_samples))
         if not 0 < n_val < n_samples:
             raise ValueError(
@@ -601,18 +659,6 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         return _inference.predict(self._inference_cache, "decoder", self.decoder_, self._latent_shape, z)
 
-    def _reconstruct(self, X):
-        # decoder_(encoder_(x)) is model_ at inference (its latent_l1 layer
-        # is the identity then), with the two functions transform and
-        # inverse_transform already use.
-        x = self.layout_.to_model(X)
-        out = np.empty(X.shape, dtype=np.float32)
-        from ._inference import INFERENCE_BATCH_SIZE as step
-
-        for start in range(0, len(X), step):
-            out[start : start + step] = self._decode(self._encode(x[start : start + step])).reshape(-1, X.shape[1])
-        return out
-
     def transform(self, X):
         """Encode X into the latent space.
 
@@ -630,7 +676,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         check_is_fitted(self)
         X = self._check_input(X, reset=False)
         Z = self._encode(self.layout_.to_model(X))
-        return Z.reshape(len(X), -1).astype(X.dtype, copy=False)
+        return Z.reshape(n_rows(X), -1).astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):
         """Decode latent codes into reconstructions.
@@ -676,8 +722,19 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return self._reconstruction_scores(self._check_input(X, reset=False))
 
     def _reconstruction_scores(self, X):
-        """``score_samples`` of rows that ``_check_input`` already validated."""
-        error = np.mean((X - self._reconstruct(X)) ** 2, axis=1, dtype=np.float64)
+        """``score_samples`` of rows that ``_check_input`` already validated (ndarray or sparse CSR)."""
+        from ._inference import INFERENCE_BATCH_SIZE as step
+
+        # decoder_(encoder_(x)) is model_ at inference (its latent_l1 layer
+        # is the identity then), with the two functions transform and
+        # inverse_transform already use. One chunk at a time: memory holds
+        # one chunk's reconstructions, and sparse rows are densified only
+        # chunk by chunk.
+        error = np.empty(n_rows(X), dtype=np.float64)
+        for start in range(0, n_rows(X), step):
+            chunk = dense_rows(X[start : start + step])
+            reconstruction = self._decode(self._encode(self.layout_.to_model(chunk))).reshape(len(chunk), -1)
+            error[start : start + len(chunk)] = np.mean((chunk - reconstruction) ** 2, axis=1, dtype=np.float64)
         return (-error).astype(X.dtype, copy=False)
 
     def score(self, X, y=None):
@@ -800,21 +857,58 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     # loading, so they stay shared. The compiled inference functions are
     # rebuilt on first use.
 
+    #
+    # Parameters given as Keras objects (an ``encoder`` or ``decoder``
+    # model, an ``optimizer`` object), and the record of them in
+    # ``_built_with``, are held the same way, under ``_keras_objects``;
+    # ``layout_`` as a dict of tuples. skops then needs to trust only the
+    # estimator classes themselves.
+
     def __getstate__(self):
+        from . import _persistence
+
         state = dict(super().__getstate__())
         for name in ("encoder_", "decoder_", "_latent_shape", "_inference_cache"):
             state.pop(name, None)
         if "model_" in state:
-            from . import _persistence
-
             state["model_"] = _persistence.model_to_bytes(state["model_"])
+        if isinstance(state.get("layout_"), SampleLayout):
+            layout = state["layout_"]
+            state["layout_"] = {"sample_shape": layout.sample_shape, "data_shape": layout.data_shape}
+        params, built = {}, {}
+        for name in self._get_param_names():
+            entry = _persistence.keras_to_state(state.get(name))
+            if entry is not None:
+                params[name] = entry
+                state[name] = None
+        if isinstance(state.get("_built_with"), dict):
+            state["_built_with"] = dict(state["_built_with"])  # a copy: the live record stays as it is
+            for name, value in state["_built_with"].items():
+                if name in params and value is getattr(self, name):
+                    built[name], state["_built_with"][name] = ("parameter", None), None
+                elif (entry := _persistence.keras_to_state(value)) is not None:
+                    built[name], state["_built_with"][name] = entry, None
+        if params or built:
+            state["_keras_objects"] = {"params": params, "built_with": built}
         return state
 
     def __setstate__(self, state):
         state = dict(state)
         state.pop("_custom_objects", None)  # written by earlier pickles
         model = state.pop("model_", None)
+        keras_objects = state.pop("_keras_objects", None)
+        if isinstance(state.get("layout_"), dict):
+            layout = state["layout_"]
+            state["layout_"] = SampleLayout(tuple(layout["sample_shape"]), tuple(layout["data_shape"]))
         super().__setstate__(state)
+        if keras_objects:
+            from . import _persistence
+
+            for name, entry in keras_objects["params"].items():
+                setattr(self, name, _persistence.keras_from_state(entry))
+            for name, entry in keras_objects["built_with"].items():
+                value = getattr(self, name) if entry[0] == "parameter" else _persistence.keras_from_state(entry)
+                self._built_with[name] = value
         if model is not None:
             from . import _persistence
 
@@ -828,6 +922,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = False
         tags.input_tags.three_d_array = True
+        tags.input_tags.sparse = self._takes_sparse()
         return tags
 
 

@@ -60,6 +60,10 @@ class ImageInputMixin:
             )
         return (side, side, 1)
 
+    def _takes_sparse(self):
+        # Images are not densified batch by batch: a sparse image matrix is refused.
+        return False
+
     @property
     def image_shape_(self):
         """``(height, width, channels)`` of the images the model takes."""

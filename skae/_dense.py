@@ -144,6 +144,9 @@ class DenseAutoencoder(AutoencoderTransformer):
     def _layout_request(self):
         return LayoutRequest(shape=None, name="n_features_in_")
 
+    def _takes_sparse(self):
+        return True
+
     def _build_encoder_decoder(self, sample_shape, seeds):
         from . import _builders
 

@@ -33,6 +33,8 @@ import threading
 import keras
 import numpy as np
 
+from ._layout import dense_rows, n_rows
+
 #: Rows per inference call: large enough to amortise the per-call cost,
 #: small enough that one batch of conv activations stays around 100 MB.
 INFERENCE_BATCH_SIZE = 4096
@@ -125,22 +127,23 @@ def run_in_batches(function, x, *, batch_size=INFERENCE_BATCH_SIZE):
     """Run ``function`` on ``x`` in fixed-size chunks and return a float32 array.
 
     Memory stays bounded by the output plus one chunk: each chunk is cast
-    to float32 on its own, never the whole input at once. A chunk shorter
+    to float32 on its own, never the whole input at once, and a scipy
+    sparse ``x`` is densified one chunk at a time. A chunk shorter
     than ``batch_size`` is zero-padded to the next of :data:`BUCKETS`, so
     a row's result does not depend on how many rows came with it.
     """
-    n = len(x)
+    n = n_rows(x)
     out = None
     for start in range(0, n, batch_size):
-        chunk = np.asarray(x[start : start + batch_size], dtype=np.float32)
-        n_rows = len(chunk)
-        size = min(_bucket(n_rows), batch_size)
-        if size > n_rows:
-            chunk = np.concatenate([chunk, np.zeros((size - n_rows, *chunk.shape[1:]), dtype=np.float32)])
-        result = np.asarray(function(chunk))[:n_rows]
+        chunk = dense_rows(x[start : start + batch_size], np.float32)
+        filled = len(chunk)
+        size = min(_bucket(filled), batch_size)
+        if size > filled:
+            chunk = np.concatenate([chunk, np.zeros((size - filled, *chunk.shape[1:]), dtype=np.float32)])
+        result = np.asarray(function(chunk))[:filled]
         if out is None:
             out = np.empty((n, *result.shape[1:]), dtype=np.float32)
-        out[start : start + n_rows] = result
+        out[start : start + filled] = result
     if out is None:  # no rows
         raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
     return out

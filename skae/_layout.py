@@ -16,8 +16,18 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
-__all__ = ["ANY_ND_INPUT", "LayoutRequest", "SampleLayout", "input_ndim", "parse_shape", "resolve_layout"]
+__all__ = [
+    "ANY_ND_INPUT",
+    "LayoutRequest",
+    "SampleLayout",
+    "dense_rows",
+    "input_ndim",
+    "n_rows",
+    "parse_shape",
+    "resolve_layout",
+]
 
 #: ``LayoutRequest.nd_input`` of an estimator that takes N-D samples of any
 #: rank (images, sequences, volumes), up to 8 dimensions of X.
@@ -47,7 +57,11 @@ class SampleLayout:
         return math.prod(self.sample_shape)
 
     def to_model(self, X):
-        """Reshape validated 2-D rows into the model's samples (a view)."""
+        """Reshape validated 2-D rows into the model's samples (a view); sparse flat rows stay as they are."""
+        if sparse.issparse(X):
+            # Only flat samples take sparse rows (``_check_input``), and
+            # they are densified one batch at a time, never here.
+            return X
         return X.reshape((len(X), *self.sample_shape))
 
     def restore(self, X):
@@ -166,3 +180,15 @@ def input_ndim(X):
         return np.asarray(X).ndim
     except (TypeError, ValueError):  # e.g. ragged nested lists: check_array reports them
         return 2
+
+
+def n_rows(X):
+    """Return the number of rows of an ndarray or a scipy sparse matrix (whose ``len`` is ambiguous)."""
+    return X.shape[0]
+
+
+def dense_rows(X, dtype=None):
+    """Return a batch of rows as an ndarray: a sparse batch densified (only this batch), else X as it is."""
+    if sparse.issparse(X):
+        X = X.toarray()
+    return X if dtype is None else np.asarray(X, dtype=dtype)

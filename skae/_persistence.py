@@ -214,6 +214,40 @@ def model_from_bytes(data, *, compile=True):
             ) from exc
 
 
+def keras_to_state(value):
+    """Return a Keras model or optimizer as plain data for a pickle or skops state; None for anything else.
+
+    A model becomes ``("keras_model", bytes of its .keras archive)``, an
+    optimizer ``("keras_optimizer", its serialized config)``: values skops
+    reads without trusting any Keras type, and that :func:`keras_from_state`
+    loads in Keras's safe mode. Keras is not imported to ask: while it is
+    not imported, no value can be one of its objects.
+    """
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return None
+    if isinstance(value, keras.Model):
+        return ("keras_model", model_to_bytes(value))
+    if isinstance(value, keras.optimizers.Optimizer):
+        with _tensorflow_left_alone():
+            return ("keras_optimizer", keras.optimizers.serialize(value))
+    return None
+
+
+def keras_from_state(entry):
+    """Return the Keras object that :func:`keras_to_state` made ``entry`` of."""
+    import keras
+
+    kind, payload = entry
+    if kind == "keras_model":
+        # A parameter is a template: fit trains a fresh copy, so it needs no compiled state.
+        return model_from_bytes(bytes(payload), compile=False)
+    if kind == "keras_optimizer":
+        with _tensorflow_left_alone():
+            return keras.optimizers.deserialize(payload)
+    raise ValueError(f"unknown Keras object in a saved state: {kind!r}")
+
+
 def _load_keras(data, what):
     try:
         return model_from_bytes(data, compile=what == MODEL)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from ._layout import dense_rows, n_rows
 from ._validation import NOISE_KINDS
 
 
@@ -43,8 +44,10 @@ class TrainingBatches(keras.utils.PyDataset):
 
     Parameters
     ----------
-    x : ndarray
-        Training samples in the model's layout, float32.
+    x : ndarray or scipy sparse matrix
+        Training samples in the model's layout, float32. Sparse rows (CSR)
+        are densified one batch at a time, to the same batches as the
+        dense rows would give.
     batch_size : int
         Rows per batch; the last batch of an epoch may be smaller.
     seed : int
@@ -66,10 +69,11 @@ class TrainingBatches(keras.utils.PyDataset):
         super().__init__()
         if noise is not None and noise not in NOISE_KINDS:
             raise ValueError(f"noise must be None or one of {NOISE_KINDS}; got {noise!r}.")
-        usable = len(x) - len(x) % multiple_of
+        usable = n_rows(x) - n_rows(x) % multiple_of
         if usable == 0:
             raise ValueError(
-                f"Data-parallel training over {multiple_of} devices needs at least {multiple_of} samples; got {len(x)}."
+                f"Data-parallel training over {multiple_of} devices needs at least {multiple_of} samples; "
+                f"got {n_rows(x)}."
             )
         self.x = x
         self.batch_size = max(multiple_of, batch_size - batch_size % multiple_of)
@@ -84,7 +88,7 @@ class TrainingBatches(keras.utils.PyDataset):
     def _order_of(self, epoch):
         if not self.shuffle:
             return np.arange(self._usable)
-        return np.random.default_rng((self.seed, epoch)).permutation(len(self.x))[: self._usable]
+        return np.random.default_rng((self.seed, epoch)).permutation(n_rows(self.x))[: self._usable]
 
     @property
     def num_batches(self):
@@ -99,7 +103,7 @@ class TrainingBatches(keras.utils.PyDataset):
         if self.shuffle:
             # Sorted rows gather faster and the batch is the same set.
             rows = np.sort(rows)
-        target = self.x[rows]
+        target = dense_rows(self.x[rows])
         if self.noise is None:
             return target, target
         rng = np.random.default_rng((self.seed, self._epoch, index, 1))

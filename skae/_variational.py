@@ -201,6 +201,9 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
             return self._image_layout_request()
         return LayoutRequest(shape=None, name="n_features_in_")
 
+    def _takes_sparse(self):
+        return self.architecture == "dense"
+
     def _build_encoder_decoder(self, sample_shape, seeds):
         from . import _builders
 

@@ -1,0 +1,144 @@
+"""Sparse input: flat-row autoencoders take scipy sparse matrices, densified one batch at a time."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import small_conv, small_dense, small_wrapper
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
+from sklearn.utils import get_tags
+
+from skae import AutoencoderTransformer, ConvAutoencoder, DenseAutoencoder, VariationalAutoencoder
+
+pytestmark = pytest.mark.backends
+
+FLAT = {
+    "dense": lambda: small_dense(noise="gaussian", validation_fraction=0.2),
+    "wrapper": lambda: small_wrapper(),
+    "vae": lambda: VariationalAutoencoder(hidden_layer_sizes=(8,), latent_dim=2, epochs=2, random_state=0),
+}
+
+
+@pytest.fixture(scope="module")
+def sparse_rows():
+    X = np.random.default_rng(0).random((300, 40))
+    X[X < 0.8] = 0
+    return X, sp.csr_matrix(X)
+
+
+@pytest.mark.parametrize("kind", list(FLAT))
+def test_sparse_input_gives_what_dense_input_gives(kind, sparse_rows):
+    X, S = sparse_rows
+    before = S.copy()
+    dense, sparse = FLAT[kind]().fit(X), FLAT[kind]().fit(S)
+    # Same seeds, same batches, same noise: the same training.
+    assert sparse.history_ == dense.history_
+    assert sparse.offset_ == dense.offset_
+    np.testing.assert_allclose(sparse.transform(S), dense.transform(X), atol=1e-6)
+    np.testing.assert_allclose(sparse.score_samples(S), dense.score_samples(X), atol=1e-6)
+    assert sparse.score(S) == pytest.approx(dense.score(X), abs=1e-6)
+    np.testing.assert_array_equal(sparse.predict(S), dense.predict(X))
+    # partial_fit, and other sparse formats (converted to CSR).
+    dense.partial_fit(X)
+    sparse.partial_fit(S.tocsc())
+    np.testing.assert_allclose(sparse.transform(sp.coo_matrix(S)), dense.transform(X), atol=1e-6)
+    assert (S != before).nnz == 0 and S.format == "csr"  # the caller's matrix is untouched
+
+
+def test_sparse_transform_densifies_one_batch_at_a_time(sparse_rows, monkeypatch):
+    from skae import _layout
+
+    X, S = sparse_rows
+    ae = small_dense().fit(X)
+    sizes = []
+    real = _layout.dense_rows
+
+    def spy(x, dtype=None):
+        sizes.append(x.shape[0])
+        return real(x, dtype)
+
+    monkeypatch.setattr("skae._inference.dense_rows", spy)
+    monkeypatch.setattr("skae._inference.INFERENCE_BATCH_SIZE", 100)
+    from skae import _inference
+
+    out = _inference.run_in_batches(ae._inference_cache["encoder"][3], S, batch_size=100)
+    assert sizes == [100, 100, 100]
+    np.testing.assert_allclose(out, ae.transform(X), atol=1e-6)
+
+
+def test_image_models_refuse_sparse_input_clearly(sparse_rows):
+    X, S = sparse_rows
+    conv = small_conv(image_shape=(4, 10, 1), kernel_size=1, strides=1)
+    with pytest.raises(TypeError, match=r"expected a dense array.*sparse csr_matrix of shape \(300, 40\)"):
+        conv.fit(S)
+    assert not hasattr(conv, "layout_")
+    conv.fit(X)
+    state = {key: value for key, value in vars(conv).items() if key != "_inference_cache"}
+    with pytest.raises(TypeError, match=r"reads samples of shape \(4, 10, 1\)"):
+        conv.transform(S)
+    with pytest.raises(TypeError, match="sparse"):
+        conv.partial_fit(S)
+    assert {key: value for key, value in vars(conv).items() if key != "_inference_cache"}.keys() == state.keys()
+    assert conv.history_ == state["history_"]
+    wrapper = small_wrapper(input_shape=(4, 10))
+    with pytest.raises(TypeError, match="expected a dense array"):
+        wrapper.fit(S)
+
+
+def test_failed_sparse_fit_leaves_a_fitted_model_as_it_was(sparse_rows):
+    X, S = sparse_rows
+    ae = small_dense().fit(X)
+    codes = ae.transform(X)
+    with pytest.raises(ValueError, match="features"):
+        ae.partial_fit(S[:, :10])
+    bad = S.copy()
+    bad.data[0] = np.nan
+    with pytest.raises(ValueError):
+        ae.partial_fit(bad)
+    np.testing.assert_array_equal(ae.transform(X), codes)
+
+
+def test_tags_say_which_estimators_take_sparse_input():
+    assert get_tags(DenseAutoencoder()).input_tags.sparse
+    assert get_tags(VariationalAutoencoder()).input_tags.sparse
+    assert not get_tags(VariationalAutoencoder(architecture="conv")).input_tags.sparse
+    assert not get_tags(ConvAutoencoder()).input_tags.sparse
+    assert get_tags(AutoencoderTransformer()).input_tags.sparse
+    assert not get_tags(AutoencoderTransformer(input_shape=(28, 28, 1))).input_tags.sparse
+    assert get_tags(AutoencoderTransformer(input_shape=(-1,))).input_tags.sparse
+
+
+def test_one_hot_columns_feed_an_autoencoder():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "city": rng.choice(["Oslo", "Lima", "Pune", "Kyiv"], n),
+            "plan": rng.choice(["free", "pro", "team"], n),
+            "age": rng.integers(18, 80, n).astype(float),
+            "spend": rng.gamma(2.0, 30.0, n),
+        }
+    )
+    columns = ColumnTransformer(
+        [("onehot", OneHotEncoder(), ["city", "plan"]), ("scale", MinMaxScaler(), ["age", "spend"])],
+        sparse_threshold=1.0,
+    )
+    pipe = make_pipeline(columns, small_dense(latent_dim=3))
+    codes = pipe.fit_transform(frame)
+    assert sp.issparse(columns.transform(frame))  # the autoencoder got sparse rows
+    assert codes.shape == (n, 3)
+    dense_pipe = make_pipeline(clone(columns).set_params(sparse_threshold=0.0), small_dense(latent_dim=3))
+    np.testing.assert_allclose(dense_pipe.fit_transform(frame), codes, atol=1e-6)
+    assert list(pipe.get_feature_names_out()) == ["denseautoencoder0", "denseautoencoder1", "denseautoencoder2"]
+
+
+def test_feature_names_and_pandas_output(digits):
+    pd = pytest.importorskip("pandas")
+    X = digits[0][:200]
+    ae = small_dense().set_output(transform="pandas").fit(X)
+    out = ae.transform(X)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == list(ae.get_feature_names_out()) == [f"denseautoencoder{i}" for i in range(4)]
