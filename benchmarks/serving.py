@@ -210,7 +210,8 @@ def main(argv=None):
             f"The tutorial models fitted for one epoch on {args.n_train:,} MNIST training images (timing does "
             "not depend on training), rows from the test set. 1 row: median of "
             f"{args.calls} calls after 20 warm-up calls, the contenders interleaved call by call, with the "
-            "min–max spread; ONNX Runtime with its default threads (one per core). 10,000 rows: median of 5 interleaved runs "
+            "min–max spread; ONNX Runtime with its default threads (one per core). 10,000 rows: median of 5 "
+            "interleaved runs "
             f"after a warm-up. The ONNX graph's labels agree with `pipe.predict` on {labels_agree:.4f} of the "
             "10,000 rows. Target: ONNX Runtime 1-row encode of the tutorial dense model at most 0.1 ms.",
             table(["model", "call", "1 row median (ms)", "min–max (ms)"], latency),
