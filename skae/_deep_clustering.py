@@ -363,7 +363,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _initialize_centers(self, autoencoder, x, seed):
         """KMeans on the pretrained codes of ``x`` (in the model's layout): centres and labels."""
-        Z = autoencoder._encode(x).reshape(len(x), -1)
+        Z = autoencoder._encode(x).reshape(x.shape[0], -1)
         kmeans = KMeans(self.n_clusters, n_init=KMEANS_N_INIT, random_state=seed).fit(Z)
         return kmeans.cluster_centers_.astype(np.float64), kmeans.labels_.astype(np.int64)
 
@@ -401,7 +401,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
         model, clustering = self._fine_tuning_model(autoencoder, centers)
         idec = self.reconstruction_weight > 0
-        max_iter = self._max_iter(len(x))
+        max_iter = self._max_iter(x.shape[0])
         n_iter, n_emptied = 0, 0
         self._say(f"Fine-tuning ({'IDEC' if idec else 'DEC'}) for at most {max_iter} steps ...")
         while True:
@@ -550,4 +550,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = False
+        # Sparse rows where the autoencoder takes them (the default dense one does).
+        autoencoder = self.autoencoder if self.autoencoder is not None else self._make_autoencoder(0)
+        tags.input_tags.sparse = autoencoder.__sklearn_tags__().input_tags.sparse
         return tags

@@ -147,7 +147,7 @@ class StepBatches(keras.utils.PyDataset):
         self.seed = seed
         self.first_step = first_step
         self.n_steps = n_steps
-        self._per_pass = -(-len(x) // batch_size)
+        self._per_pass = -(-n_rows(x) // batch_size)
         self._pass, self._order = None, None
 
     def __len__(self):
@@ -158,12 +158,12 @@ class StepBatches(keras.utils.PyDataset):
         pass_, within = divmod(self.first_step + index, self._per_pass)
         if pass_ != self._pass:
             self._pass = pass_
-            self._order = np.random.default_rng((self.seed, pass_)).permutation(len(self.x))
+            self._order = np.random.default_rng((self.seed, pass_)).permutation(n_rows(self.x))
         return self._order[within * self.batch_size : (within + 1) * self.batch_size]
 
     def __getitem__(self, index):
         rows = self.rows(index)
-        xb = self.x[rows]
+        xb = dense_rows(self.x[rows])  # a sparse matrix one batch at a time
         if isinstance(self.targets, tuple):
             return xb, tuple(xb if t is None else t[rows] for t in self.targets)
         return xb, (xb if self.targets is None else self.targets[rows])

@@ -114,6 +114,18 @@ def test_conv_dec_takes_images_and_flat_rows_like_its_autoencoder(digits):
         dec.predict(X.reshape(-1, 4, 16))
 
 
+def test_sparse_rows_cluster_like_dense_ones(digits):
+    from scipy import sparse
+
+    X = digits[0][:200]
+    dense = small_dec(max_iter=20).fit(X)
+    rows = small_dec(max_iter=20).fit(sparse.csr_matrix(X))
+    assert DeepEmbeddedClustering().__sklearn_tags__().input_tags.sparse
+    np.testing.assert_array_equal(rows.labels_, dense.labels_)
+    np.testing.assert_allclose(rows.transform(sparse.csr_matrix(X)), dense.transform(X), atol=1e-6)
+    np.testing.assert_allclose(rows.cluster_centers_, dense.cluster_centers_, atol=1e-5)
+
+
 def test_transform_validates_once_through_the_autoencoder(fitted, digits, monkeypatch):
     from skae import _base
 

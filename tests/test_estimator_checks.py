@@ -55,6 +55,18 @@ ESTIMATORS = [
 BACKEND_SET = {1, 2, 5}
 
 
+#: scikit-learn's sparse check takes any estimator with predict_proba for a
+#: classifier (it reads classifier_tags and expects 2 or 4 columns), so a
+#: clusterer that accepts sparse rows and has soft assignments cannot pass
+#: it; tests/test_deep_clustering.py checks DEC's sparse input instead.
+EXPECTED_FAILURES = {
+    "DeepEmbeddedClustering": {
+        check: "the check expects a classifier's predict_proba"
+        for check in ("check_estimator_sparse_array", "check_estimator_sparse_matrix")
+    }
+}
+
+
 def _checks():
     """scikit-learn's checks for each estimator, with ids that are the same in every process.
 
@@ -63,11 +75,15 @@ def _checks():
     workers then collect different test names and refuse to run.
     """
     for index, estimator in enumerate(ESTIMATORS):
-        for est, check in estimator_checks_generator(estimator, legacy=True, mark="xfail"):
+        expected = EXPECTED_FAILURES.get(type(estimator).__name__)
+        for item in estimator_checks_generator(estimator, legacy=True, expected_failed_checks=expected, mark="xfail"):
+            # An expected failure comes as a pytest.param carrying its xfail mark.
+            (est, check), marks = (item.values, list(item.marks)) if hasattr(item, "values") else (item, [])
             name = getattr(check, "func", check).__name__
             # The three autoencoders (the defaults, and the dense VAE): CI
             # also runs their checks under JAX and PyTorch.
-            marks = [pytest.mark.backends] if index in BACKEND_SET else []
+            if index in BACKEND_SET:
+                marks.append(pytest.mark.backends)
             yield pytest.param(est, check, id=f"{index}-{type(estimator).__name__}-{name}", marks=marks)
 
 
