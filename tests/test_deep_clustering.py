@@ -114,6 +114,21 @@ def test_conv_dec_takes_images_and_flat_rows_like_its_autoencoder(digits):
         dec.predict(X.reshape(-1, 4, 16))
 
 
+def test_init_spectral_or_given_centres(digits):
+    X = digits[0][:300]
+    spectral = small_dec(init="spectral", max_iter=0).fit(X)
+    assert len(np.unique(spectral.init_labels_)) == 10
+    codes = spectral.autoencoder_.transform(X)
+    # Each starting centre is the mean code of its spectral cluster.
+    np.testing.assert_allclose(
+        spectral.cluster_centers_[3], codes[spectral.init_labels_ == 3].mean(axis=0), rtol=1e-5, atol=1e-5
+    )
+    given = small_dec(init=spectral.cluster_centers_, max_iter=0).fit(X)
+    np.testing.assert_allclose(given.cluster_centers_, spectral.cluster_centers_, atol=1e-6)
+    with pytest.raises(ValueError, match=r"init holds centres of shape \(2, 10\); expected \(n_clusters, n_latent\)"):
+        small_dec(init=np.zeros((2, 10)), max_iter=0).fit(X)
+
+
 def test_sparse_rows_cluster_like_dense_ones(digits):
     from scipy import sparse
 
