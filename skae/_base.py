@@ -830,23 +830,17 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         _persistence.save(self, path)
 
     def _saved_state(self):
-        """Return what ``save`` writes: the fitted attributes and ``model_`` (see :mod:`skae._persistence`)."""
-        fitted = {name: getattr(self, name) for name in self._fitted_attributes if hasattr(self, name)}
-        return {"fitted": fitted, "models": {"model_": self.model_}}
+        """Return the Keras models ``save`` writes besides the fitted attributes (see :mod:`skae._persistence`)."""
+        return {"models": {"model_": self.model_}}
 
-    @classmethod
-    def _from_saved_state(cls, *, params, fitted, models, estimators):
-        """Build the fitted estimator that ``_saved_state`` described."""
-        estimator = cls(**params)
-        for name, value in fitted.items():
-            setattr(estimator, name, value)
+    def _restore_saved_state(self, *, models, estimators):
+        """Take back what ``_saved_state`` returned, once parameters and fitted attributes are set."""
         model = models["model_"]
-        expected = (None, *estimator.layout_.sample_shape)
+        expected = (None, *self.layout_.sample_shape)
         if tuple(model.input_shape) != expected:
             raise ValueError(f"its model takes inputs of shape {tuple(model.input_shape)}, expected {expected}")
-        estimator._set_model(model)
-        estimator._built_with = estimator._model_params()
-        return estimator
+        self._set_model(model)
+        self._built_with = self._model_params()
 
     # ------------------------------------------------------------------
     # Pickling (and skops, which reads the same state): the fitted model is

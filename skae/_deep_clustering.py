@@ -553,18 +553,12 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         _persistence.save(self, path)
 
     def _saved_state(self):
-        """Return what ``save`` writes: the fitted attributes and the fitted autoencoder."""
-        fitted = {name: getattr(self, name) for name in self._fitted_attributes if hasattr(self, name)}
-        return {"fitted": fitted, "estimators": {"autoencoder_": self.autoencoder_}}
+        """Return the fitted autoencoder, which ``save`` writes with its own state."""
+        return {"estimators": {"autoencoder_": self.autoencoder_}}
 
-    @classmethod
-    def _from_saved_state(cls, *, params, fitted, models, estimators):
-        """Build the fitted estimator that ``_saved_state`` described."""
-        estimator = cls(**params)
-        for name, value in fitted.items():
-            setattr(estimator, name, value)
-        estimator.autoencoder_ = estimators["autoencoder_"]
-        return estimator
+    def _restore_saved_state(self, *, models, estimators):
+        """Take back the fitted autoencoder that ``_saved_state`` returned."""
+        self.autoencoder_ = estimators["autoencoder_"]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -10,16 +10,16 @@ The file is a zip archive of
 
 Every estimator class says what its fitted state is, and this module only
 encodes and writes it (the saved-state protocol). The parameters are
-``get_params(deep=False)``; ``estimator._saved_state()`` returns a dict of
+``get_params(deep=False)``, the plain fitted attributes those of the
+class's ``_fitted_attributes`` that are set, and
+``estimator._saved_state()`` returns a dict of
 
-* ``"fitted"``: plain fitted attributes, among the class's
-  ``_fitted_attributes``;
 * ``"models"``: fitted Keras models by attribute name;
 * ``"estimators"``: fitted skae estimators it holds, by attribute name,
-  saved with their own state;
+  saved with their own state.
 
-and ``cls._from_saved_state(params=..., fitted=..., models=...,
-estimators=...)`` builds the fitted estimator again.
+Loading builds ``cls(**params)``, sets the fitted attributes and calls
+``estimator._restore_saved_state(models=..., estimators=...)``.
 A parameter given as a Keras model is stored as one more ``.keras`` member,
 one given as a function by its import name (``module:qualname``), and one
 given as an unfitted skae estimator (DEC's ``autoencoder``) by its class
@@ -293,10 +293,11 @@ def _encode_params(prefix, estimator, members):
 def _encode_state(prefix, estimator, members):
     """Encode ``estimator._saved_state()`` as JSON; its Keras models go to ``members``."""
     state = estimator._saved_state()
+    fitted = {name: getattr(estimator, name) for name in type(estimator)._fitted_attributes if hasattr(estimator, name)}
     encoded = {
         "class": class_name(type(estimator)),
         "params": _encode_params(prefix, estimator, members),
-        "fitted": {name: _encode(f"attribute {name!r}", value) for name, value in state.get("fitted", {}).items()},
+        "fitted": {name: _encode(f"attribute {name!r}", value) for name, value in fitted.items()},
         "models": {},
         "estimators": {},
     }
@@ -429,7 +430,11 @@ def _decode_state(state, members, path):
             raise
         raise ValueError(f"{path!r} has invalid estimator metadata: {exc}.") from exc
     try:
-        return cls._from_saved_state(params=params, fitted=fitted, models=models, estimators=estimators)
+        estimator = cls(**params)
+        for name, value in fitted.items():
+            setattr(estimator, name, value)
+        estimator._restore_saved_state(models=models, estimators=estimators)
+        return estimator
     except (AttributeError, KeyError, ValueError) as exc:
         raise ValueError(f"{path!r} holds a model that does not match its metadata: {exc}.") from exc
 

@@ -24,7 +24,7 @@ def register_estimator(estimator_class):
     automatically; use this as a class decorator for other estimators.
     The class implements the saved-state protocol that
     :mod:`skae._persistence` describes (``_saved_state`` and
-    ``_from_saved_state``) and lists its plain fitted attributes in
+    ``_restore_saved_state``) and lists its plain fitted attributes in
     ``_fitted_attributes``.
 
     Parameters
