@@ -1,6 +1,6 @@
 """Deep clustering benchmark: ``DeepEmbeddedClustering`` with its defaults on MNIST.
 
-Each run fits ``DeepEmbeddedClustering(10, random_state=seed)`` on the
+Each run fits ``DeepEmbeddedClustering(random_state=seed)`` (10 clusters) on the
 first ``n`` MNIST training images and reports its accuracy, NMI and ARI
 beside those of KMeans on the pretrained latent codes (the centres it
 starts from), so the gain of fine-tuning shows. Pretraining and
@@ -34,8 +34,12 @@ from _common import mean_std, mnist_path  # noqa: E402
 
 SEEDS = (0, 1, 2)
 N_IMAGES = 10_000
-TARGET_ACCURACY = 0.80
-TARGET_MINUTES = 25
+#: Targets on 10,000 MNIST images: a mean of at least 0.85 over the seeds,
+#: no seed below 0.80, each fit within 20 minutes; on any data, every seed
+#: above KMeans on the raw input with the same seed.
+TARGET_MEAN = 0.85
+TARGET_LOWEST = 0.80
+TARGET_MINUTES = 20
 
 
 def run_one(X, y, seed, **params):
@@ -133,12 +137,18 @@ def report(runs):
     ]
     accuracies = [r["dec"]["accuracy"] for r in runs]
     minutes = max(r["wall_s"] for r in runs) / 60
-    met = statistics.mean(accuracies) >= TARGET_ACCURACY and minutes < TARGET_MINUTES
-    verdict = (
-        f"Target (mean accuracy >= {TARGET_ACCURACY:.2f} in under {TARGET_MINUTES} min per run on "
-        f"{N_IMAGES:,} images): {'met' if met else 'not met'} "
-        f"(mean {statistics.mean(accuracies):.3f}, slowest run {minutes:.1f} min)."
-    )
+    met = statistics.mean(accuracies) >= TARGET_MEAN and min(accuracies) >= TARGET_LOWEST and minutes <= TARGET_MINUTES
+    verdict = ""
+    if all(r.get("dataset", "mnist") == "mnist" and r["n"] == N_IMAGES for r in runs):
+        verdict = (
+            f"Target (mean accuracy >= {TARGET_MEAN:.2f}, no seed below {TARGET_LOWEST:.2f}, at most {TARGET_MINUTES} "
+            f"min per fit, on {N_IMAGES:,} MNIST images): {'met' if met else 'not met'} (mean "
+            f"{statistics.mean(accuracies):.3f}, lowest {min(accuracies):.3f}, slowest fit {minutes:.1f} min)."
+        )
+    if all("kmeans_raw" in r for r in runs):
+        beaten = sum(r["dec"]["accuracy"] > r["kmeans_raw"]["accuracy"] for r in runs)
+        verdict += f" Above KMeans on the raw input with the same seed: {beaten} of {len(runs)} seeds."
+    verdict = verdict.strip()
     return "\n".join([table(header, rows), "", verdict])
 
 
