@@ -560,6 +560,27 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         """Take back the fitted autoencoder that ``_saved_state`` returned."""
         self.autoencoder_ = estimators["autoencoder_"]
 
+    # Pickling and skops: a Keras optimizer given as ``optimizer`` is held
+    # as its config, so the state is plain data (the fitted autoencoder
+    # pickles itself the same way).
+
+    def __getstate__(self):
+        from . import _persistence
+
+        state = dict(super().__getstate__())
+        entry = _persistence.keras_to_state(state.get("optimizer"))
+        if entry is not None:
+            state["optimizer"] = entry
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if isinstance(state.get("optimizer"), (tuple, list)):
+            from . import _persistence
+
+            state["optimizer"] = _persistence.keras_from_state(state["optimizer"])
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]

@@ -34,6 +34,12 @@ def _keras_params():
     )
 
 
+def _sgd():
+    import keras
+
+    return keras.optimizers.SGD(learning_rate=0.005, momentum=0.9)
+
+
 CASES = {
     "dense": lambda: small_dense(),
     "conv": lambda: small_conv(image_shape=(8, 8, 1)),
@@ -42,6 +48,7 @@ CASES = {
     "wrapper-keras-objects": _keras_params,
     "pipeline": lambda: make_pipeline(small_dense(), KMeans(n_clusters=3, n_init=2, random_state=0)),
     "dec": lambda: small_dec(n_clusters=3),
+    "dec-keras-optimizer": lambda: small_dec(n_clusters=3, optimizer=_sgd()),
 }
 
 
@@ -59,8 +66,9 @@ def test_skops_round_trip_is_bit_identical(kind, digits):
     assert set(untrusted) - {"conftest.dense_encoder", "conftest.dense_decoder"} <= SKAE_TYPES, untrusted
     loaded = sio.loads(data, trusted=untrusted)
     np.testing.assert_array_equal(_output(loaded, X), _output(est, X))
-    if kind == "dec":
+    if kind.startswith("dec"):
         np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
+        assert type(loaded.optimizer) is type(est.optimizer)
 
 
 def test_keras_objects_in_parameters_come_back_and_training_continues(digits):
