@@ -23,7 +23,7 @@ def register_estimator(estimator_class):
     Every subclass of :class:`skae.AutoencoderTransformer` is registered
     automatically; use this as a class decorator for other estimators.
     The class implements the saved-state protocol that
-    :mod:`skae._persistence` describes (``_saved_state`` and
+    ``skae._persistence`` describes (``_saved_state`` and
     ``_restore_saved_state``) and lists its plain fitted attributes in
     ``_fitted_attributes``.
 

@@ -324,9 +324,10 @@ def to_onnx_decoder(estimator, *, target_opset=None, dtype=np.float32):
         Input ``"X"`` of shape (n_samples, n_latent), output ``"variable"``
         of shape (n_samples, n_features).
 
-    See Also
-    --------
-    skl2onnx.to_onnx : Export ``transform``, or a whole pipeline.
+    Notes
+    -----
+    ``skl2onnx.to_onnx(estimator, X[:1])`` exports ``transform``, or a
+    whole pipeline, once this module is imported.
 
     Examples
     --------

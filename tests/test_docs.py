@@ -21,7 +21,7 @@ API = (ROOT / "docs" / "api.rst").read_text()
 EXAMPLES = sorted((ROOT / "examples").rglob("plot_*.py"))
 # Public submodules whose own __all__ the API reference must cover, once
 # they exist on this branch.
-SUBMODULES = ["skae.datasets", "skae.metrics", "skae.plotting", "skae.presets"]
+SUBMODULES = ["skae.datasets", "skae.metrics", "skae.plotting", "skae.presets", "skae.onnx"]
 
 
 def _autosummary_entries(text):
