@@ -13,7 +13,7 @@ With ``reconstruction_weight > 0`` the decoder keeps training too (IDEC).
 .. note::
    Sizes on this page: 3,000 training images, 20 pretraining epochs and
    at most 1,000 fine-tuning steps, to keep the documentation build short.
-   The defaults (100 pretraining epochs, up to 4,000 steps) on 10,000
+   The defaults (100 pretraining epochs, ``max_iter="auto"``) on 10,000
    images are measured in ``benchmarks/results.md``, section 10, "Deep
    clustering".
 """
