@@ -126,10 +126,10 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         Where fine-tuning starts. ``"kmeans"`` is DEC's: KMeans on the
         pretrained codes (20 restarts). An array gives the centres, in the
         autoencoder's latent space. (A spectral clustering of the codes
-        started higher on one measured seed, 0.776 against 0.705, but
-        fine-tuning lowered it to 0.760 where the KMeans start rose to
-        0.805: DEC's kernel pulls towards round clusters around their
-        centres.)
+        was tried as a start: it began higher than KMeans on the measured
+        seed but ended lower after fine-tuning, since DEC's kernel pulls
+        towards round clusters around their centres; see section "Deep
+        clustering" of ``benchmarks/results.md``.)
     reconstruction_weight : float, default=0.0
         Weight of the decoder's reconstruction loss during fine-tuning. 0 is
         DEC (the decoder is left as pretrained); above 0 is IDEC. On 10,000
@@ -209,8 +209,10 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     pretraining raised DEC's accuracy on each of three seeds after 50
     epochs, and 100 denoising epochs raised the mean further over those
     seeds, where 100 epochs without noise had been worse than 50. Over
-    five seeds the defaults reach 0.778 ± 0.056 on those images (section
-    "Deep clustering" gives each seed).
+    five seeds the defaults reach 0.754 ± 0.070 on those images, above
+    KMeans on the raw pixels on every seed; the spread comes from the
+    pretrained codes' KMeans starts (section "Deep clustering" gives each
+    seed).
 
     A loss that becomes NaN or infinite stops fine-tuning with a
     ``FloatingPointError`` and leaves the estimator as it was.

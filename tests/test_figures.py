@@ -60,6 +60,7 @@ def _quoted_numbers(text):
         joined = " ".join(paragraph)
         sections = {s for names in SECTION_NAMED.findall(joined) for s in re.findall(r"\d+[a-z]?", names)}
         for line in paragraph:
+            line = re.sub(r"https?://\S+", "", line)  # an address's digits are not figures
             for match in figures.NUMBER.finditer(line):
                 if not NOT_A_FIGURE.search(line[: match.start()][-20:]):
                     found.append((line.strip(), match.group(), sections))
@@ -219,6 +220,7 @@ def test_the_check_catches_a_made_up_figure():
     prose = _rst_prose("The model reaches 0.1234 accuracy.\n\n.. code-block:: python\n\n   x = 0.5678\n")
     assert [number for _, number, _ in _quoted_numbers(prose)] == ["0.1234"]
     assert _quoted_numbers(_markdown_prose("TensorFlow 2.16 or newer, `lr=0.01`, target 0.80")) == []
+    assert _quoted_numbers("see <https://arxiv.org/abs/1908.05968>") == []
     # A figure of section 3 quoted as if it came from section 4b is caught.
     assert "0.0059" in by_section["3"] and "0.0059" not in by_section["4b"]
     [(_, number, sections)] = _quoted_numbers("The preset reached 0.0059 (section 4b).")
