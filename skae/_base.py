@@ -850,7 +850,6 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     # decoder_ are model_'s layers; they are taken from it again after
     # loading, so they stay shared. The compiled inference functions are
     # rebuilt on first use.
-
     #
     # Parameters given as Keras objects (an ``encoder`` or ``decoder``
     # model, an ``optimizer`` object), and the record of them in
@@ -869,12 +868,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         if isinstance(state.get("layout_"), SampleLayout):
             layout = state["layout_"]
             state["layout_"] = {"sample_shape": layout.sample_shape, "data_shape": layout.data_shape}
-        params, built = {}, {}
-        for name in self._get_param_names():
-            entry = _persistence.keras_to_state(state.get(name))
-            if entry is not None:
-                params[name] = entry
-                state[name] = None
+        params, built = _persistence.keras_params_to_state(self, state), {}
         if isinstance(state.get("_built_with"), dict):
             state["_built_with"] = dict(state["_built_with"])  # a copy: the live record stays as it is
             for name, value in state["_built_with"].items():
@@ -895,17 +889,14 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             layout = state["layout_"]
             state["layout_"] = SampleLayout(tuple(layout["sample_shape"]), tuple(layout["data_shape"]))
         super().__setstate__(state)
-        if keras_objects:
-            from . import _persistence
+        from . import _persistence
 
-            for name, entry in keras_objects["params"].items():
-                setattr(self, name, _persistence.keras_from_state(entry))
+        if keras_objects:
+            _persistence.keras_params_from_state(self, keras_objects["params"])
             for name, entry in keras_objects["built_with"].items():
                 value = getattr(self, name) if entry[0] == "parameter" else _persistence.keras_from_state(entry)
                 self._built_with[name] = value
         if model is not None:
-            from . import _persistence
-
             # Bytes since this format; a live model from an older pickle.
             if isinstance(model, (bytes, bytearray)):
                 model = _persistence.model_from_bytes(bytes(model))

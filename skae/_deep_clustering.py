@@ -340,11 +340,15 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
                 autoencoder = self._make_autoencoder(int(ae_seed))
                 self._say(f"Pretraining {type(autoencoder).__name__} for {self.pretrain_epochs} epochs ...")
                 autoencoder.fit(X)
-                x = autoencoder.layout_.to_model(autoencoder._check_input(X, reset=False).astype(np.float32))
+                rows = autoencoder._check_input(X, reset=False).astype(np.float32, copy=False)
+                x = autoencoder.layout_.to_model(rows)
             with times("kmeans"):
-                centers, init_labels = self._initialize_centers(autoencoder, x, int(kmeans_seed))
+                codes = autoencoder._encode(x).reshape(x.shape[0], -1)
+                centers, init_labels = self._initialize_centers(codes, int(kmeans_seed))
             with times("finetune"):
-                labels, centers, n_iter = self._fine_tune(autoencoder, x, centers, init_labels, int(shuffle_seed))
+                labels, centers, n_iter = self._fine_tune(
+                    autoencoder, x, codes, centers, init_labels, int(shuffle_seed)
+                )
         self.autoencoder_ = autoencoder
         self.n_features_in_ = autoencoder.n_features_in_
         if hasattr(autoencoder, "feature_names_in_"):
@@ -375,9 +379,9 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             )
         return clone(self.autoencoder).set_params(epochs=self.pretrain_epochs, random_state=seed)
 
-    def _initialize_centers(self, autoencoder, x, seed):
-        """Place the centres among the pretrained codes of ``x`` (in the model's layout): centres and labels."""
-        Z = autoencoder._encode(x).reshape(x.shape[0], -1).astype(np.float64)
+    def _initialize_centers(self, codes, seed):
+        """Place the centres among the pretrained ``codes`` (flat rows): centres and labels."""
+        Z = codes.astype(np.float64)
         if not isinstance(self.init, str):
             centers = check_array(self.init, dtype=np.float64, input_name="init")
             if centers.shape != (self.n_clusters, Z.shape[1]):
@@ -417,8 +421,12 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         model.compile(optimizer=optimizer, loss=losses, loss_weights=weights)
         return model, clustering
 
-    def _fine_tune(self, autoencoder, x, centers, labels, seed):
-        """Train on KL(P || Q) in rounds of ``update_interval`` steps; return labels, centres and steps."""
+    def _fine_tune(self, autoencoder, x, codes, centers, labels, seed):
+        """Train on KL(P || Q) in rounds of ``update_interval`` steps; return labels, centres and steps.
+
+        ``codes`` are the pretrained codes of ``x``, which the first round
+        uses as they are; later rounds encode ``x`` again.
+        """
         from . import _guards, _training
 
         model, clustering = self._fine_tuning_model(autoencoder, centers)
@@ -427,8 +435,10 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         n_iter, n_emptied = 0, 0
         self._say(f"Fine-tuning ({'IDEC' if idec else 'DEC'}) for at most {max_iter} steps ...")
         while True:
-            # The encoder's compiled inference reads its live, fine-tuned weights.
-            q = soft_assignments(autoencoder._encode(x), clustering.get_weights()[0], self.alpha)
+            if n_iter:
+                # The encoder's compiled inference reads its live, fine-tuned weights.
+                codes = autoencoder._encode(x)
+            q = soft_assignments(codes, clustering.get_weights()[0], self.alpha)
             new_labels = q.argmax(axis=1)
             changed = float(np.mean(new_labels != labels)) if n_iter else 1.0
             labels = new_labels
@@ -570,18 +580,19 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         from . import _persistence
 
         state = dict(super().__getstate__())
-        entry = _persistence.keras_to_state(state.get("optimizer"))
-        if entry is not None:
-            state["optimizer"] = entry
+        params = _persistence.keras_params_to_state(self, state)
+        if params:
+            state["_keras_objects"] = {"params": params}
         return state
 
     def __setstate__(self, state):
         state = dict(state)
-        if isinstance(state.get("optimizer"), (tuple, list)):
+        keras_objects = state.pop("_keras_objects", None)
+        super().__setstate__(state)
+        if keras_objects:
             from . import _persistence
 
-            state["optimizer"] = _persistence.keras_from_state(state["optimizer"])
-        super().__setstate__(state)
+            _persistence.keras_params_from_state(self, keras_objects["params"])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -234,6 +234,30 @@ def keras_to_state(value):
     return None
 
 
+def keras_params_to_state(estimator, state):
+    """Take the Keras objects among ``estimator``'s parameters out of its pickling ``state``.
+
+    Each such parameter is set to None in ``state`` and returned, by name,
+    as :func:`keras_to_state` data; :func:`keras_params_from_state` puts
+    them back. Every skae estimator's ``__getstate__`` uses it, so a Keras
+    model or optimizer given as a parameter never reaches pickle or skops
+    as a live object.
+    """
+    params = {}
+    for name in estimator._get_param_names():
+        entry = keras_to_state(state.get(name))
+        if entry is not None:
+            params[name] = entry
+            state[name] = None
+    return params
+
+
+def keras_params_from_state(estimator, params):
+    """Set the parameters that :func:`keras_params_to_state` took out back on ``estimator``."""
+    for name, entry in params.items():
+        setattr(estimator, name, keras_from_state(entry))
+
+
 def keras_from_state(entry):
     """Return the Keras object that :func:`keras_to_state` made ``entry`` of."""
     import keras

@@ -126,8 +126,9 @@ class StepBatches(keras.utils.PyDataset):
 
     Parameters
     ----------
-    x : ndarray
-        Inputs, first axis the samples.
+    x : ndarray or scipy sparse matrix
+        Inputs, first axis the samples; sparse rows (CSR) are densified
+        one batch at a time.
     targets : ndarray, tuple of ndarray or None
         What each row should produce, rows aligned with ``x``; a tuple for
         a model of several outputs. None in a tuple stands for ``x`` itself.
