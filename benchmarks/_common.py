@@ -91,6 +91,23 @@ def median_time(fn, *, repeats, warmup=1):
     return statistics.median(timed(fn)[0] for _ in range(repeats))
 
 
+def interleaved_times(calls, *, repeats, warmup):
+    """Seconds of each call of ``calls`` (name -> function), the contenders run in turn, call by call.
+
+    Each function first runs ``warmup`` untimed times; then every round
+    calls each once, so a change in the machine's load falls on all of them.
+    Returns name -> list of ``repeats`` durations.
+    """
+    for fn in calls.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, fn in calls.items():
+            times[name].append(timed(fn)[0])
+    return times
+
+
 def clustering_accuracy(y_true, y_pred):
     """Best accuracy over one-to-one matchings of clusters to labels (Hungarian)."""
     try:

@@ -114,15 +114,9 @@ def _epoch_timer():
 
 def _interleaved(calls, *, repeats, warmup):
     """Median seconds of each of ``calls`` (name -> function), run in turn ``repeats`` times after ``warmup`` each."""
-    for fn in calls.values():
-        for _ in range(warmup):
-            fn()
-    times = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, fn in calls.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
+    from _common import interleaved_times
+
+    times = interleaved_times(calls, repeats=repeats, warmup=warmup)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 

@@ -48,7 +48,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
 import numpy as np  # noqa: E402
-from _common import Config, load_mnist, table  # noqa: E402
+from _common import Config, interleaved_times, load_mnist, table  # noqa: E402
 
 SPARSE_CHILD = r"""
 import json, resource, sys, time
@@ -116,15 +116,7 @@ def _ort_alone(data, rows, calls):
 
 
 def _interleaved(calls, functions, warmup=20):
-    for fn in functions.values():
-        for _ in range(warmup):
-            fn()
-    times = {name: [] for name in functions}
-    for _ in range(calls):
-        for name, fn in functions.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
+    times = interleaved_times(functions, repeats=calls, warmup=warmup)
     return {name: (statistics.median(t), min(t), max(t)) for name, t in times.items()}
 
 
