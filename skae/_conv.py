@@ -135,10 +135,15 @@ class ConvAutoencoder(ImageInputMixin, AutoencoderTransformer):
     latent_dim : int, default=64
         Size of the latent code that ``transform`` returns.
     activation : str or callable, default="relu"
-        Activation of the latent layer, the decoder's ``Dense`` and its
-        hidden ``Conv2DTranspose`` layers.
+        Activation of the latent layer (unless ``latent_activation`` is
+        given), the decoder's ``Dense`` and its hidden ``Conv2DTranspose``
+        layers.
     conv_activation : str or callable, default="relu"
         Activation of the encoder's convolutions.
+    latent_activation : str, callable or None, default=None
+        Activation of the latent layer; None uses ``activation``, as the
+        tutorial's models do. ``"linear"`` gives the unbounded code of DCEC
+        (see :func:`skae.presets.deep_clustering`).
     output_activation : str, callable or None, default="sigmoid"
         Activation of the reconstruction. The sigmoid suits pixels scaled
         to [0, 1].
@@ -187,7 +192,12 @@ class ConvAutoencoder(ImageInputMixin, AutoencoderTransformer):
     (5, 64)
     """
 
-    _parameter_constraints: dict = {**CONV_CONSTRAINTS, **LATENT_CONSTRAINTS, **SHARED_CONSTRAINTS}
+    _parameter_constraints: dict = {
+        **CONV_CONSTRAINTS,
+        **LATENT_CONSTRAINTS,
+        **SHARED_CONSTRAINTS,
+        "latent_activation": [str, callable, None],
+    }
 
     def __init__(
         self,
@@ -200,6 +210,7 @@ class ConvAutoencoder(ImageInputMixin, AutoencoderTransformer):
         latent_dim=64,
         activation="relu",
         conv_activation="relu",
+        latent_activation=None,
         output_activation="sigmoid",
         optimizer="adam",
         learning_rate=None,
@@ -246,6 +257,7 @@ class ConvAutoencoder(ImageInputMixin, AutoencoderTransformer):
         self.latent_dim = latent_dim
         self.activation = activation
         self.conv_activation = conv_activation
+        self.latent_activation = latent_activation
         self.output_activation = output_activation
 
     def _layout_request(self):
@@ -254,8 +266,9 @@ class ConvAutoencoder(ImageInputMixin, AutoencoderTransformer):
     def _build_encoder_decoder(self, sample_shape, seeds):
         from . import _builders
 
+        latent_activation = self.activation if self.latent_activation is None else self.latent_activation
         encoder, decoder = self._conv_stacks(
-            sample_shape, seeds, head=lambda seeds: [_builders.latent_dense(self.latent_dim, self.activation, seeds)]
+            sample_shape, seeds, head=lambda seeds: [_builders.latent_dense(self.latent_dim, latent_activation, seeds)]
         )
         return _builders.sequential(sample_shape, encoder, "encoder"), _builders.sequential(
             (self.latent_dim,), decoder(), "decoder"

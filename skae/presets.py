@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from ._dense import DenseAutoencoder
 
-__all__ = ["N2D_UMAP_PARAMS", "clustering_autoencoder", "clustering_pipeline", "reconstruction_autoencoder"]
+__all__ = [
+    "N2D_UMAP_PARAMS",
+    "clustering_autoencoder",
+    "clustering_pipeline",
+    "deep_clustering",
+    "reconstruction_autoencoder",
+]
 
 #: UMAP settings of N2D (McConville et al., 2020): a local, tightly packed embedding.
 N2D_UMAP_PARAMS = {"n_neighbors": 20, "min_dist": 0.0, "metric": "euclidean"}
@@ -157,6 +163,70 @@ def clustering_pipeline(n_clusters=10, *, autoencoder="conv", random_state=None,
             ),
         ]
     )
+
+
+def deep_clustering(n_clusters=10, *, autoencoder="dense", random_state=None, **params):
+    """Deep embedded clustering with a dense (DEC) or convolutional (DCEC) autoencoder.
+
+    ``"dense"`` is :class:`~skae.DeepEmbeddedClustering` with its defaults:
+    DEC's ``d-500-500-2000-n_clusters`` network, pretrained as a masking
+    denoiser (Xie et al., 2016). ``"conv"`` follows DCEC (Guo et al., 2017):
+    a :class:`~skae.ConvAutoencoder` with two strided 5x5 convolutions of
+    32 and 64 filters and a linear code of ``n_clusters`` units, kept
+    reconstructing during fine-tuning (``reconstruction_weight=0.1``, DCEC's
+    weight) so the codes stay faithful to the images. It is for square
+    single-channel images given as flat rows or images whose sides divide
+    by 4 (28x28 MNIST).
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+        Number of clusters; also the latent size.
+    autoencoder : {"dense", "conv"}, default="dense"
+        The network to pretrain and fine-tune.
+    random_state : int or None, default=None
+        Seeds pretraining, the KMeans start and fine-tuning.
+    **params
+        Any other :class:`~skae.DeepEmbeddedClustering` parameter, overriding
+        the preset.
+
+    Returns
+    -------
+    estimator : DeepEmbeddedClustering
+        Unfitted; ``fit_predict(X)`` returns cluster labels.
+
+    Examples
+    --------
+    >>> from skae.presets import deep_clustering
+    >>> dcec = deep_clustering(10, autoencoder="conv", random_state=0)
+    >>> dcec.autoencoder.filters, dcec.reconstruction_weight
+    ((32, 64), 0.1)
+    """
+    from ._deep_clustering import DeepEmbeddedClustering
+
+    if autoencoder == "dense":
+        preset = {}
+    elif autoencoder == "conv":
+        from ._conv import ConvAutoencoder
+
+        preset = {
+            "autoencoder": ConvAutoencoder(
+                filters=(32, 64),
+                kernel_size=5,
+                strides=2,
+                padding="same",
+                latent_dim=n_clusters,
+                # DCEC's code is linear: a ReLU code loses its negative half,
+                # and KMeans and the Student-t kernel work in the whole space.
+                latent_activation="linear",
+                output_activation="linear",
+            ),
+            "reconstruction_weight": 0.1,
+            "pretrain_epochs": 50,
+        }
+    else:
+        raise ValueError(f"autoencoder must be 'dense' or 'conv'; got {autoencoder!r}.")
+    return DeepEmbeddedClustering(n_clusters, random_state=random_state, **{**preset, **params})
 
 
 def reconstruction_autoencoder(latent_dim=64, *, epochs=20, batch_size=256, random_state=None, **params):
