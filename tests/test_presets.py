@@ -60,3 +60,33 @@ def test_reconstruction_preset_reconstructs_better_than_the_tutorial_model(digit
     assert preset.latent_activation == "linear"
     assert np.isfinite(preset.score(X))
     assert preset.score(X) > tutorial.score(X)
+
+
+def test_deep_clustering_presets_build_dec_and_dcec(mnist_small):
+    from skae import DeepEmbeddedClustering
+    from skae.presets import deep_clustering
+
+    dec = deep_clustering(10, random_state=0)
+    assert isinstance(dec, DeepEmbeddedClustering)
+    assert dec.get_params() == DeepEmbeddedClustering(10, random_state=0).get_params()
+
+    X, _ = mnist_small
+    X = X[:300]
+    dcec = deep_clustering(10, autoencoder="conv", random_state=0, pretrain_epochs=1, max_iter=4, update_interval=2)
+    assert dcec.reconstruction_weight == 0.1
+    dcec.fit(X)
+    # A linear code of one unit per cluster: negative values survive.
+    codes = dcec.transform(X)
+    assert codes.shape == (300, 10)
+    assert (codes < 0).any()
+    assert dcec.predict(X.reshape(-1, 28, 28)).shape == (300,)
+    with pytest.raises(ValueError, match="'dense' or 'conv'"):
+        deep_clustering(autoencoder="dcec")
+
+
+def test_conv_latent_activation_defaults_to_activation(digits):
+    X = digits[0][:64]
+    tutorial = ConvAutoencoder(image_shape=(8, 8, 1), filters=(4,), latent_dim=3, epochs=1, random_state=0).fit(X)
+    linear = clone(tutorial).set_params(latent_activation="linear").fit(X)
+    assert tutorial.encoder_.layers[-1].get_config()["activation"] == "relu"
+    assert linear.encoder_.layers[-1].get_config()["activation"] == "linear"
