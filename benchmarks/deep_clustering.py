@@ -61,7 +61,8 @@ def run_one(X, y, seed, preset="dense", **params):
     start, cpu = time.perf_counter(), time.process_time()
     from skae.presets import deep_clustering
 
-    dec = deep_clustering(10, autoencoder=preset, random_state=seed, **params).fit(X)
+    # set_params: ``params`` may replace the preset's own autoencoder.
+    dec = deep_clustering(10, autoencoder=preset, random_state=seed).set_params(**params).fit(X)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     raw = KMeans(10, n_init=10, random_state=seed).fit_predict(X)
 
