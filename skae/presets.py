@@ -172,8 +172,9 @@ def deep_clustering(n_clusters=10, *, autoencoder="dense", random_state=None, **
     DEC's ``d-500-500-2000-n_clusters`` network, pretrained as a masking
     denoiser (Xie et al., 2016). ``"conv"`` follows DCEC (Guo et al., 2017):
     a :class:`~skae.ConvAutoencoder` with two strided 5x5 convolutions of
-    32 and 64 filters and a linear code of ``n_clusters`` units, kept
-    reconstructing during fine-tuning (``reconstruction_weight=0.1``, DCEC's
+    32 and 64 filters and a linear code of ``n_clusters`` units, pretrained
+    for 50 epochs as a masking denoiser (a fifth of the pixels dropped), and
+    kept reconstructing during fine-tuning (``reconstruction_weight=0.1``, DCEC's
     weight) so the codes stay faithful to the images. It is for square
     single-channel images given as flat rows or images whose sides divide
     by 4 (28x28 MNIST).
@@ -220,6 +221,11 @@ def deep_clustering(n_clusters=10, *, autoencoder="dense", random_state=None, **
                 # and KMeans and the Student-t kernel work in the whole space.
                 latent_activation="linear",
                 output_activation="linear",
+                # Masking noise, as in DEC's default pretraining: on 10,000
+                # MNIST images it lifted the KMeans start from 0.682 to 0.735
+                # and DCEC from 0.737 to 0.822 (seed 0, benchmarks/results.md).
+                noise="mask",
+                noise_level=0.2,
             ),
             "reconstruction_weight": 0.1,
             "pretrain_epochs": 50,
