@@ -431,9 +431,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+        X : array-like or scipy sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
             Training data: flat rows, or samples of their own shape (images)
-            where the estimator takes them.
+            where the estimator takes them. A sparse matrix (CSR) is taken
+            where the model's samples are flat rows, and densified one batch
+            at a time; a model that reads images raises ``TypeError`` for it.
         y : None
             Ignored; present for API consistency.
 
