@@ -127,20 +127,19 @@ sphinx_gallery_conf = {
 # -- HTML ---------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"skae {release}"
+# The pages outside the user guide that are written as prose.
+_PROSE_PAGES = ("index", "tutorial", "api", "benchmarks", "cli", "faq", "development", "changelog", "citing")
 html_theme_options = {
     "navbar_align": "left",
     "show_prev_next": False,
     # The first navbar links; the rest sit under "More".
     "header_links_before_dropdown": 6,
-    # The on-page contents on the right, except where a page has no sections
-    # worth listing and its width is better spent on code: the gallery's
-    # examples (their code and output take the whole column) and the API
-    # pages (whose long method names the narrow column cannot hold).
-    "secondary_sidebar_items": {
-        "**": ["page-toc"],
-        "auto_examples/**": [],
-        "generated/**": [],
-    },
+    # The on-page contents on the right, on the pages written as prose. The
+    # gallery's examples (their code and output take the whole column) and
+    # the API pages (whose long method names the narrow column cannot hold)
+    # match no pattern, so they have none. (A catch-all "**" beside their
+    # patterns would make the theme warn that a page matches two.)
+    "secondary_sidebar_items": {"user_guide/*": ["page-toc"], **{page: ["page-toc"] for page in _PROSE_PAGES}},
     "icon_links": [
         {"name": "GitHub", "url": "https://github.com/skae-dev/skae", "icon": "fa-brands fa-github"},
     ],
