@@ -133,7 +133,7 @@ html_theme_options = {
     "navbar_align": "left",
     "show_prev_next": False,
     # The first navbar links; the rest sit under "More".
-    "header_links_before_dropdown": 6,
+    "header_links_before_dropdown": 5,
     # The on-page contents on the right, on the pages written as prose. The
     # gallery's examples (their code and output take the whole column) and
     # the API pages (whose long method names the narrow column cannot hold)
