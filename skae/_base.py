@@ -225,9 +225,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     ...     h = keras.layers.Concatenate()([h, keras.layers.Dense(8)(x)])
     ...     return keras.Model(x, keras.layers.Dense(4)(h))
     >>> def decoder(latent_shape, output_shape):
-    ...     return keras.Sequential([keras.Input(latent_shape),
-    ...                              keras.layers.Dense(32, activation="relu"),
-    ...                              keras.layers.Dense(output_shape[0], activation="sigmoid")])
+    ...     return keras.Sequential([
+    ...         keras.Input(latent_shape),
+    ...         keras.layers.Dense(32, activation="relu"),
+    ...         keras.layers.Dense(output_shape[0], activation="sigmoid"),
+    ...     ])
     >>> X = load_digits().data / 16.0
     >>> ae = AutoencoderTransformer(encoder, decoder, epochs=2, random_state=0).fit(X)
     >>> ae.transform(X[:3]).shape

@@ -104,7 +104,6 @@ ax.legend(
     bbox_to_anchor=(1, 0.5),
 )
 ax.set_title("t-SNE of 1,000 fine-tuned codes, coloured by DEC's clusters")
-ax.figure.subplots_adjust(right=0.85)  # room for the legend
 plt.show()
 
 # %%
