@@ -35,11 +35,13 @@ ae = ConvAutoencoder(activation="elu", epochs=EPOCHS, random_state=0).fit(X)
 # The first and last images are the reconstructions of the two originals;
 # the others are decoded from points on the straight line between their
 # codes.
-for a, b in [(1, 7), (3, 8)]:
+fig = plt.figure(figsize=(7.5, 3))
+pairs = [(1, 7), (3, 8)]
+for subfig, (a, b) in zip(fig.subfigures(2, 1), pairs, strict=True):
     start, end = X[np.flatnonzero(y == a)[0]], X[np.flatnonzero(y == b)[0]]
     path = interpolate(ae, start, end, n_steps=9)
-    fig = plot_interpolation(path, fig=plt.figure(figsize=(7.5, 1.6)))
-    fig.suptitle(f"from {a} to {b}, linear")
+    plot_interpolation(path, fig=subfig)
+    subfig.suptitle(f"from {a} to {b}, linear")
 
 # %%
 # Spherical interpolation

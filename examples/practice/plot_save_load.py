@@ -9,7 +9,7 @@ its optimizer state, so it can keep learning from new chunks of data with
 ``partial_fit``.
 
 .. note::
-   Sizes on this page: 3,000 MNIST training images for 5 epochs, then
+   Sizes on this page: 3,000 MNIST training images for 20 epochs, then
    2,000 more in 4 chunks of one epoch each, and 1,000 test images (the
    tutorial trains on all 60,000 for 20 epochs), since the point here is
    the file round trip, not the model's quality.
@@ -29,7 +29,7 @@ import skae
 from skae.datasets import load_mnist
 from skae.plotting import plot_reconstructions
 
-N_FIRST, N_MORE, N_TEST, EPOCHS = 3_000, 2_000, 1_000, 5
+N_FIRST, N_MORE, N_TEST, EPOCHS = 3_000, 2_000, 1_000, 20
 
 X, _ = load_mnist(n_samples=N_FIRST + N_MORE)
 X_test, _ = load_mnist(split="test", n_samples=N_TEST)

@@ -105,23 +105,17 @@ def conv_decoder(latent_shape, output_shape):
 X_train, y_train = load_mnist(n_samples=N_TRAIN)
 X_test, y_test = load_mnist(split="test", n_samples=N_TEST)
 
-pipe = Pipeline(
-    [
-        (
-            "ae",
-            AutoencoderTransformer(
-                narrow_encoder,
-                conv_decoder,
-                input_shape=(28, 28, 1),
-                epochs=EPOCHS,
-                batch_size=BATCH,
-                learning_rate=LEARNING_RATE,
-                random_state=0,
-            ),
-        ),
-        ("kmeans", KMeans(n_clusters=10, n_init=10, random_state=42)),
-    ]
+ae = AutoencoderTransformer(
+    narrow_encoder,
+    conv_decoder,
+    input_shape=(28, 28, 1),
+    epochs=EPOCHS,
+    batch_size=BATCH,
+    learning_rate=LEARNING_RATE,
+    random_state=0,
 )
+kmeans = KMeans(n_clusters=10, n_init=10, random_state=42)
+pipe = Pipeline([("ae", ae), ("kmeans", kmeans)])
 
 # %%
 # Narrow or wide?
