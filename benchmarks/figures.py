@@ -33,6 +33,17 @@ FIGURES = HERE / "figures.json"
 #: A decimal number as the pages write it: ``0.875``, ``1.023``, ``8.6``, ``-0.5``.
 NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d+(?![\w.]*\d)")
 _SECTION = re.compile(r"^##+\s+(\w+)\.\s")
+#: An integer with a unit, as the pages write a measured count of seconds,
+#: minutes, percent or times: ``618 s``, ``3 min``, ``23%``, ``3x``. A unit
+#: word follows a space (``3s`` is the digit 3 in the plural), ``x`` follows
+#: no space (``8 x 8`` is a size).
+QUANTITY = re.compile(
+    r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)"
+    r"(?:\s(ms|s|seconds?|min|minutes?|h|hours?)|\s?(%)|(x|×))(?![\w.]*\d|\w)"
+)
+_UNITS = {"second": "s", "seconds": "s", "minute": "min", "minutes": "min", "hour": "h", "hours": "h", "×": "x"}
+#: A table header's unit: ``wall (s)``, ``1 row (ms)``, ``total min``, ``pretrain s (CPU s)``.
+_HEADER_UNIT = re.compile(r"\((ms|s|min|%)\)|(?<![-\w])(s|min)\b")
 
 
 def _cells(line):
@@ -78,6 +89,57 @@ def extract(markdown):
                     {"section": section, "table": table_index, "row": cells[0], "column": column, "value": value}
                 )
     return figures
+
+
+def quantities(markdown):
+    """Integers with a unit that each section of a results text writes.
+
+    Parameters
+    ----------
+    markdown : str
+        The text of ``results.md``.
+
+    Returns
+    -------
+    quantities : dict of str to set of tuple
+        For each section (``"4b"``, or ``"preamble"`` before the first), the
+        ``(integer, unit)`` pairs written in its prose and tables
+        (``("618", "s")`` for "fit 618 s"), and the integers of table cells
+        under a header that names the unit (``("1007", "s")`` for a cell
+        ``1007`` under ``wall (s)``). Integers lose their thousands commas;
+        units are ``s``, ``ms``, ``min``, ``h``, ``%`` and ``x``.
+    """
+    found, section, header = {}, "preamble", None
+    for line in markdown.splitlines():
+        heading = _SECTION.match(line)
+        if heading:
+            section, header = heading.group(1), None
+            continue
+        pairs = found.setdefault(section, set())
+        pairs |= quantities_in(line)
+        if not line.startswith("|"):
+            header = None
+            continue
+        if header is None:
+            header = _cells(line)
+            continue
+        for column, value in zip(header, _cells(line), strict=False):
+            unit = _HEADER_UNIT.search(column)
+            if unit:
+                for integer in re.findall(
+                    r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w.]*\d)|(?<![\w.,])\d+(?![\w.]*\d)", value
+                ):
+                    pairs.add((integer.replace(",", ""), unit.group(1) or unit.group(2)))
+    return found
+
+
+def quantities_in(text):
+    """The ``(integer, unit)`` pairs of :data:`QUANTITY` in ``text``, normalised as :func:`quantities` does."""
+    return {
+        (match.group(1).replace(",", ""), _UNITS.get(unit, unit))
+        for match in QUANTITY.finditer(text)
+        for unit in [match.group(2) or match.group(3) or match.group(4)]
+    }
 
 
 def numbers(figures):

@@ -61,7 +61,8 @@ root_doc = "index"
 default_role = "literal"
 # Every cross-reference must resolve, so a reference to a skae name that does
 # not exist fails the -W build. Without intersphinx (no network) references
-# into other projects cannot resolve; they render as code without a link.
+# into scikit-learn, SciPy and Keras are linked by ``_link_elsewhere`` below,
+# from the name alone; other projects' names render as code without a link.
 nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(sklearn|keras|tensorflow|numpy|scipy|matplotlib|pandas|joblib|umap|scikeras)(\..*)?"),
@@ -110,22 +111,46 @@ sphinx_gallery_conf = {
     "within_subsection_order": "_gallery_order.TeachingOrder",
     "remove_config_comments": True,
     "matplotlib_animations": False,
+    # Each example page ends with its running time. The summary pages of
+    # times (sg_execution_times) are not written: their memory column reads
+    # 0.0 throughout unless memory_profiler measures it, which costs build
+    # time, and they load jQuery and DataTables from a CDN, which this site
+    # never does.
     "show_memory": False,
+    "write_computation_times": False,
     "min_reported_time": 1,
     "download_all_examples": False,
+    # Figures at twice the pixels, for sharp plots on high-density screens.
+    "image_srcset": ["2x"],
 }
 
 # -- HTML ---------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"skae {release}"
+# The pages outside the user guide that are written as prose.
+_PROSE_PAGES = ("index", "tutorial", "api", "benchmarks", "cli", "faq", "development", "changelog", "citing")
 html_theme_options = {
     "navbar_align": "left",
     "show_prev_next": False,
-    "secondary_sidebar_items": ["page-toc"],
+    # The first navbar links; the rest sit under "More".
+    "header_links_before_dropdown": 5,
+    # The on-page contents on the right, on the pages written as prose. The
+    # gallery's examples (their code and output take the whole column) and
+    # the API pages (whose long method names the narrow column cannot hold)
+    # match no pattern, so they have none. (A catch-all "**" beside their
+    # patterns would make the theme warn that a page matches two.)
+    "secondary_sidebar_items": {"user_guide/*": ["page-toc"], **{page: ["page-toc"] for page in _PROSE_PAGES}},
+    "icon_links": [
+        {"name": "GitHub", "url": "https://github.com/skae-dev/skae", "icon": "fa-brands fa-github"},
+    ],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": [], "benchmarks": []}
+# Pages that stand alone, without pages of their own section to list on the
+# left: no left sidebar, rather than an empty one.
+html_sidebars = {
+    page: [] for page in ("index", "tutorial", "benchmarks", "cli", "faq", "development", "changelog", "citing")
+}
 html_static_path = ["_static"]
 html_css_files = ["skae.css"]
 html_show_sourcelink = False
@@ -158,6 +183,22 @@ def _stage_benchmark_results(app):
         )
 
 
+# -- The command line's reference ----------------------------------------------
+# cli.rst includes the help of ``skae demo`` as the installed command prints it
+# at build time, so the page cannot fall behind the options.
+def _stage_demo_help(app):
+    import subprocess
+
+    out = DOCS / "_generated"
+    out.mkdir(exist_ok=True)
+    env = {**os.environ, "COLUMNS": "79", "PYTHONPATH": str(ROOT)}
+    for command, name in ((["--help"], "skae_help.txt"), (["demo", "--help"], "skae_demo_help.txt")):
+        result = subprocess.run(
+            [sys.executable, "-m", "skae", *command], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+        )
+        (out / name).write_text(result.stdout, encoding="utf-8")
+
+
 # -- Docstrings inherited from scikit-learn ------------------------------------
 # Methods such as set_output come from scikit-learn's mixins, and their
 # docstrings point at labels of scikit-learn's own documentation, which this
@@ -165,10 +206,20 @@ def _stage_benchmark_results(app):
 # raw labels ("sphx_glr_auto_examples_..."), and their "Added in version 1.4"
 # notes are about scikit-learn, not skae. In those docstrings only, a
 # paragraph that cites scikit-learn's pages becomes one plain sentence, and
-# version notes are dropped. skae's own docstrings are left alone, so a broken
+# version notes are dropped; a parameter X said to take a sparse matrix says
+# where skae takes one. skae's own docstrings are left alone, so a broken
 # reference there still fails the build.
 _SKLEARN_NOTE = "This method comes from scikit-learn; its documentation there has more detail and examples."
 _VERSION_NOTE = re.compile(r"^(\s*)\.\. (versionadded|versionchanged|deprecated)::")
+# scikit-learn's mixins say X may be sparse; in skae that holds only for models
+# of flat samples (the dense models, and DEC around one), so the inherited
+# parameter says which.
+_SPARSE_X = re.compile(r"^(\s*)X : \{array-like, sparse matrix\}(.*)$")
+_SPARSE_NOTE = (
+    "A scipy sparse matrix (CSR) is accepted where the model's samples are flat rows "
+    "(DenseAutoencoder, a dense VariationalAutoencoder, DeepEmbeddedClustering around one); "
+    "a model that reads images, such as ConvAutoencoder, raises TypeError."
+)
 
 
 def _clean_sklearn_docstring(app, what, name, obj, options, lines):
@@ -186,6 +237,12 @@ def _clean_sklearn_docstring(app, what, name, obj, options, lines):
         if match:
             skip_indent = len(match.group(1))
             continue
+        sparse_x = _SPARSE_X.match(line)
+        if sparse_x:
+            indent = sparse_x.group(1)
+            current.append(f"{indent}X : array-like or scipy sparse matrix{sparse_x.group(2)}")
+            current.append(f"{indent}    {_SPARSE_NOTE}")
+            continue
         current.append(line)
         if not line.strip():
             paragraphs.append(current)
@@ -201,6 +258,87 @@ def _clean_sklearn_docstring(app, what, name, obj, options, lines):
     lines[:] = out
 
 
+# -- Links into scikit-learn, SciPy and Keras ------------------------------------
+# Intersphinx would fetch each project's inventory over the network, which the
+# build must not need. Their API pages have addresses that follow from the
+# name instead: scikit-learn and SciPy have one page per public class or
+# function, and Keras's pages are listed below for the names skae's pages use.
+_GENERATED_PAGES = {
+    "sklearn": "https://scikit-learn.org/stable/modules/generated/{}.html",
+    "scipy": "https://docs.scipy.org/doc/scipy/reference/generated/{}.html",
+}
+_SKLEARN_MODULE_PAGE = "https://scikit-learn.org/stable/api/{}.html"
+_KERAS_API = "https://keras.io/api/"
+_KERAS_PAGES = {
+    "keras.Model": "models/model/",
+    "keras.Model.fit": "models/model_training_apis/#fit-method",
+    "keras.Model.predict": "models/model_training_apis/#predict-method",
+    "keras.Model.compile": "models/model_training_apis/#compile-method",
+    "keras.Sequential": "models/sequential/",
+    "keras.Input": "layers/core_layers/input/",
+    "keras.layers.Layer": "layers/base_layer/",
+    "keras.layers.Dense": "layers/core_layers/dense/",
+    "keras.layers.Conv2D": "layers/convolution_layers/convolution2d/",
+    "keras.layers.Conv2DTranspose": "layers/convolution_layers/convolution2d_transpose/",
+    "keras.layers.Lambda": "layers/core_layers/lambda/",
+    "keras.callbacks.Callback": "callbacks/base_callback/",
+    "keras.callbacks.EarlyStopping": "callbacks/early_stopping/",
+    "keras.optimizers.Optimizer": "optimizers/",
+    "keras.optimizers.Adam": "optimizers/adam/",
+    "keras.optimizers.SGD": "optimizers/sgd/",
+    "keras.saving.load_model": "models/model_saving_apis/model_saving_and_loading/#loadmodel-function",
+    "keras.saving.register_keras_serializable": (
+        "models/model_saving_apis/serialization_utils/#registerkerasserializable-function"
+    ),
+    "keras.utils.PyDataset": "utils/python_utils/#pydataset-class",
+    "keras.random.SeedGenerator": "random/seed_generator/",
+}
+
+
+def _external_url(name):
+    """The API page of a scikit-learn, SciPy or Keras name, or None."""
+    import importlib
+
+    if name in _KERAS_PAGES:
+        return _KERAS_API + _KERAS_PAGES[name]
+    package = name.split(".")[0]
+    if package not in _GENERATED_PAGES:
+        return None
+    parts = name.split(".")
+    # The longest importable public module, then the object it holds.
+    for i in range(len(parts), 0, -1):
+        module_name = ".".join(parts[:i])
+        if any(part.startswith("_") for part in parts[:i]):
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if i == len(parts):
+            return _SKLEARN_MODULE_PAGE.format(module_name) if package == "sklearn" and i > 1 else None
+        if not hasattr(module, parts[i]):
+            return None
+        page = ".".join(parts[: i + 1])
+        anchor = f"#{name}" if i + 1 < len(parts) else ""
+        return _GENERATED_PAGES[package].format(page) + anchor
+    return None
+
+
+def _link_elsewhere(app, env, node, contnode):
+    if node.get("refdomain") != "py":
+        return None
+    url = _external_url(node.get("reftarget", ""))
+    if url is None:
+        return None
+    from docutils import nodes
+
+    reference = nodes.reference("", "", internal=False, refuri=url, reftitle=node["reftarget"])
+    reference.append(contnode)
+    return reference
+
+
 def setup(app):
+    app.connect("missing-reference", _link_elsewhere)
     app.connect("builder-inited", _stage_benchmark_results)
+    app.connect("builder-inited", _stage_demo_help)
     app.connect("autodoc-process-docstring", _clean_sklearn_docstring)

@@ -225,9 +225,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     ...     h = keras.layers.Concatenate()([h, keras.layers.Dense(8)(x)])
     ...     return keras.Model(x, keras.layers.Dense(4)(h))
     >>> def decoder(latent_shape, output_shape):
-    ...     return keras.Sequential([keras.Input(latent_shape),
-    ...                              keras.layers.Dense(32, activation="relu"),
-    ...                              keras.layers.Dense(output_shape[0], activation="sigmoid")])
+    ...     return keras.Sequential([
+    ...         keras.Input(latent_shape),
+    ...         keras.layers.Dense(32, activation="relu"),
+    ...         keras.layers.Dense(output_shape[0], activation="sigmoid"),
+    ...     ])
     >>> X = load_digits().data / 16.0
     >>> ae = AutoencoderTransformer(encoder, decoder, epochs=2, random_state=0).fit(X)
     >>> ae.transform(X[:3]).shape
@@ -431,9 +433,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+        X : array-like or scipy sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
             Training data: flat rows, or samples of their own shape (images)
-            where the estimator takes them.
+            where the estimator takes them. A sparse matrix (CSR) is taken
+            where the model's samples are flat rows, and densified one batch
+            at a time; a model that reads images raises ``TypeError`` for it.
         y : None
             Ignored; present for API consistency.
 

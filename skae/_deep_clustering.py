@@ -302,9 +302,11 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+        X : array-like or scipy sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
             Training data: flat rows, or images where the autoencoder takes
-            them (a :class:`~skae.ConvAutoencoder`).
+            them (a :class:`~skae.ConvAutoencoder`). A sparse matrix (CSR)
+            is taken when the autoencoder takes one, as the default dense
+            one does.
         y : None
             Ignored; present for API consistency.
 

@@ -46,7 +46,8 @@ def load(path):
     >>> import numpy as np
     >>> import skae
     >>> X = np.random.default_rng(0).random((50, 6))
-    >>> ae = skae.DenseAutoencoder(hidden_layer_sizes=(4,), latent_dim=2, epochs=1, random_state=0).fit(X)
+    >>> ae = skae.DenseAutoencoder(hidden_layer_sizes=(4,), latent_dim=2,
+    ...                            epochs=1, random_state=0).fit(X)
     >>> path = os.path.join(tempfile.mkdtemp(), "ae.skae")
     >>> ae.save(path)
     >>> again = skae.load(path)

@@ -102,7 +102,8 @@ def make_clustering_scorer(metric="nmi"):
     >>> from sklearn.pipeline import Pipeline
     >>> from skae.metrics import make_clustering_scorer
     >>> X, y = load_digits(return_X_y=True)
-    >>> pipe = Pipeline([("reduce", PCA()), ("cluster", KMeans(10, n_init=2, random_state=0))])
+    >>> pipe = Pipeline([("reduce", PCA()),
+    ...                  ("cluster", KMeans(10, n_init=2, random_state=0))])
     >>> search = GridSearchCV(pipe, {"reduce__n_components": [2, 10]}, cv=2,
     ...                       scoring=make_clustering_scorer("nmi")).fit(X, y)
     >>> search.best_params_

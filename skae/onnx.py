@@ -336,7 +336,8 @@ def to_onnx_decoder(estimator, *, target_opset=None, dtype=np.float32):
     >>> from skae import DenseAutoencoder
     >>> from skae.onnx import to_onnx_decoder
     >>> X = (load_digits().data / 16.0).astype(np.float32)
-    >>> ae = DenseAutoencoder(hidden_layer_sizes=(16,), latent_dim=4, epochs=1, random_state=0).fit(X)
+    >>> ae = DenseAutoencoder(hidden_layer_sizes=(16,), latent_dim=4,
+    ...                       epochs=1, random_state=0).fit(X)
     >>> session = ort.InferenceSession(to_onnx_decoder(ae).SerializeToString())
     >>> Z = ae.transform(X[:3])
     >>> bool(np.allclose(session.run(None, {"X": Z})[0], ae.inverse_transform(Z), atol=1e-5))

@@ -4,9 +4,12 @@
 ``benchmarks/results.md`` (written by ``benchmarks/figures.py``). These tests
 fail when that file is stale, and when the README, a documentation page, a
 gallery example's text or a public docstring quotes a decimal number that is
-not among those figures, so a page cannot drift from the benchmarks. Numbers
-in code (code blocks, inline literals, doctests, parameter defaults) and
-version numbers are not figures and are skipped.
+not among those figures, so a page cannot drift from the benchmarks. An
+integer with a unit ("618 s", "3 min", "23%", "3x") is checked too, against
+the integers that results.md writes with that unit, in its tables and its
+prose (``figures.quantities``). Numbers in code (code blocks, inline
+literals, doctests, parameter defaults), version numbers, arXiv and DOI
+identifiers are not figures and are skipped.
 """
 
 import ast
@@ -27,10 +30,21 @@ import figures  # noqa: E402  (benchmarks/ is not a package)
 # 0.80", "at least 0.95", "≥ 0.98") is not a measurement.
 NOT_A_FIGURE = re.compile(
     r"(?:python|tensorflow|keras|scikit-learn|numpy|umap|umap-learn|sphinx|dask|version|release|v"
-    r"|targets?:?|at least|at most|no seed below|≥|<=|>=)\s*$",
+    r"|targets?:?|at least|at most|under|no seed below|≥|<=|>=)\s*$",
     re.IGNORECASE,
 )
 
+
+# Integers with a unit that are settings, not measurements, where a page
+# says them in words rather than as the parameter's literal.
+SETTINGS = {
+    "docs/user_guide/variants.rst": {("40", "%")},  # noise_level=0.4: the pixels erased
+    "examples/variants/plot_denoising.py": {("40", "%")},  # the same
+    "examples/variants/plot_anomaly_scores.py": {("5", "%")},  # contamination=0.05
+}
+
+# An address, an arXiv identifier or a DOI holds digits that are not figures.
+NOT_PROSE = re.compile(r"https?://\S+|\b(?:arxiv|doi):\S+", re.IGNORECASE)
 
 SECTION_NAMED = re.compile(r"\bsections? ((?:\d+[a-z]?)(?:(?:, | and | to |-)\d+[a-z]?)*)")
 
@@ -49,9 +63,11 @@ def _paragraphs(text):
         yield paragraph
 
 
-def _quoted_numbers(text):
-    """(line, number, sections) for each decimal in ``text`` that is not a version or a target.
+def _quoted_numbers(text, pattern=figures.NUMBER):
+    """(line, match, sections) for each match of ``pattern`` in ``text`` that is not a version or a target.
 
+    ``pattern`` is ``figures.NUMBER`` (the match is the decimal's text) or
+    ``figures.QUANTITY`` (the match is the ``(integer, unit)`` pair).
     ``sections`` is the set of results sections that the number's paragraph
     names ("section 4b", "sections 3 and 4"), empty when it names none.
     """
@@ -60,10 +76,12 @@ def _quoted_numbers(text):
         joined = " ".join(paragraph)
         sections = {s for names in SECTION_NAMED.findall(joined) for s in re.findall(r"\d+[a-z]?", names)}
         for line in paragraph:
-            line = re.sub(r"https?://\S+", "", line)  # an address's digits are not figures
-            for match in figures.NUMBER.finditer(line):
-                if not NOT_A_FIGURE.search(line[: match.start()][-20:]):
-                    found.append((line.strip(), match.group(), sections))
+            line = NOT_PROSE.sub("", line)
+            for match in pattern.finditer(line):
+                if NOT_A_FIGURE.search(line[: match.start()][-20:]):
+                    continue
+                quoted = match.group() if pattern is figures.NUMBER else figures.quantities_in(match.group()).pop()
+                found.append((line.strip(), quoted, sections))
     return found
 
 
@@ -96,8 +114,8 @@ def _rst_prose(text):
             block_indent = indent
             out.append(re.sub(r"``[^`]*``", "", line) if not stripped.startswith("..") else "")
             continue
-        if stripped.startswith(">>>"):
-            out.append("")
+        if stripped.startswith(">>>") or re.match(r":[\w-]+: ", stripped):
+            out.append("")  # a doctest, or a directive's option (":width: 70%")
             continue
         out.append(re.sub(r"``[^`]*``|:\w+:`[^`]*`", "", line))
     return "\n".join(out)
@@ -172,6 +190,13 @@ def _figures_document():
 
 
 @functools.cache
+def _known_quantities():
+    """The (integer, unit) pairs of all of results.md, and of each section."""
+    by_section = figures.quantities((ROOT / "benchmarks" / "results.md").read_text(encoding="utf-8"))
+    return set().union(*by_section.values()), by_section
+
+
+@functools.cache
 def _known_numbers():
     """Every number of the figures, and the numbers of each results section (read once per run)."""
     document = _figures_document()
@@ -199,15 +224,21 @@ def test_figures_are_found():
 
 @pytest.mark.parametrize("path, prose", PAGES, ids=[str(p.relative_to(ROOT)) for p, _ in PAGES])
 def test_quoted_figures_come_from_the_benchmarks(path, prose):
-    known, by_section = _known_numbers()
     text = prose(path.read_text(encoding="utf-8"))
     unknown = []
-    for line, number, sections in _quoted_numbers(text):
-        # A paragraph that names its results sections must quote from them.
-        allowed = set().union(*(by_section.get(s, set()) for s in sections)) if sections else known
-        if number not in allowed:
-            where = f"section {', '.join(sorted(sections))} of " if sections else ""
-            unknown.append(f"{number} (not in {where}results.md) in {line!r}")
+    for pattern, (known, by_section) in [
+        (figures.NUMBER, _known_numbers()),
+        (figures.QUANTITY, _known_quantities()),
+    ]:
+        for line, number, sections in _quoted_numbers(text, pattern):
+            if number in SETTINGS.get(path.relative_to(ROOT).as_posix(), ()):
+                continue
+            # A paragraph that names its results sections must quote from them.
+            allowed = set().union(*(by_section.get(s, set()) for s in sections)) if sections else known
+            if number not in allowed:
+                where = f"section {', '.join(sorted(sections))} of " if sections else ""
+                shown = number if isinstance(number, str) else " ".join(number)
+                unknown.append(f"{shown} (not in {where}results.md) in {line!r}")
     assert not unknown, (
         f"{path.relative_to(ROOT)} quotes numbers that are not in benchmarks/results.md's tables "
         "(copy them from there, write a parameter value as a literal, or drop them):\n" + "\n".join(unknown)
@@ -225,3 +256,14 @@ def test_the_check_catches_a_made_up_figure():
     assert "0.0059" in by_section["3"] and "0.0059" not in by_section["4b"]
     [(_, number, sections)] = _quoted_numbers("The preset reached 0.0059 (section 4b).")
     assert number == "0.0059" and sections == {"4b"}
+
+
+def test_the_check_catches_a_made_up_quantity():
+    known, by_section = _known_quantities()
+    assert ("618", "s") in by_section["4"]  # "fit 618 s", a table's row label
+    assert ("1007", "s") in by_section["4b"]  # a cell under "wall (s)"
+    prose = "The fit took 619 s, 3 min and 45% more; 8 x 8 images, arXiv:1511.06335."
+    quoted = [number for _, number, _ in _quoted_numbers(prose, figures.QUANTITY)]
+    assert quoted == [("619", "s"), ("3", "min"), ("45", "%")]
+    assert ("619", "s") not in known
+    assert _quoted_numbers("see arXiv:1511.06335 and doi:10.1145/1390156.1390294") == []

@@ -39,9 +39,12 @@ print(X_train.shape, X_test.shape)
 # Both start from the same seed, so they differ only in the activation.
 models = {
     "relu": ConvAutoencoder(epochs=EPOCHS, random_state=0).fit(X_train),
-    "elu": ConvAutoencoder(activation="elu", epochs=EPOCHS, random_state=0).fit(X_train),
+    "elu": ConvAutoencoder(
+        activation="elu", epochs=EPOCHS, random_state=0
+    ).fit(X_train),
 }
-models["elu"].model_.summary(expand_nested=True)
+# ``line_length`` keeps the summary within the page's column.
+models["elu"].model_.summary(expand_nested=True, line_length=72)
 
 # %%
 # Compare them
@@ -51,24 +54,37 @@ models["elu"].model_.summary(expand_nested=True)
 # (n, 28, 28).
 for name, ae in models.items():
     Z = ae.transform(X_test)
+    at_zero, near_minus_one = np.mean(Z == 0), np.mean(Z < -0.99)
     print(
         f"{name}: test MSE {-ae.score(X_test):.4f}, "
-        f"final training MSE {ae.history_['loss'][-1]:.4f}, "
-        f"latent entries at 0: {np.mean(Z == 0):.0%}, within 0.01 of -1: {np.mean(Z < -0.99):.0%}"
+        f"final training MSE {ae.history_['loss'][-1]:.4f},\n"
+        f"  latent entries at 0: {at_zero:.0%}, "
+        f"within 0.01 of -1: {near_minus_one:.0%}"
     )
 
 fig, ax = plt.subplots(figsize=(5, 3))
 for name, ae in models.items():
-    ax.plot(np.arange(1, EPOCHS + 1), ae.history_["loss"], marker="o", label=name)
-ax.set(xlabel="epoch", ylabel="training MSE", title="ConvAutoencoder training loss")
+    ax.plot(
+        np.arange(1, EPOCHS + 1), ae.history_["loss"], marker="o", label=name
+    )
+ax.set(
+    xlabel="epoch",
+    ylabel="training MSE",
+    title="ConvAutoencoder training loss",
+)
 ax.legend()
 fig.tight_layout()
 
 # %%
 # Originals, then the ReLU and the ELU model's reconstructions.
 rows = {"original": X_test[:10]}
-rows.update({name: ae.inverse_transform(ae.transform(X_test[:10])) for name, ae in models.items()})
-fig, axes = plt.subplots(3, 10, figsize=(10, 3.3))
+rows.update(
+    {
+        name: ae.inverse_transform(ae.transform(X_test[:10]))
+        for name, ae in models.items()
+    }
+)
+fig, axes = plt.subplots(3, 10, figsize=(7.5, 2.6))
 for r, (name, images) in enumerate(rows.items()):
     for i in range(10):
         axes[r, i].imshow(images[i], cmap="gray_r", vmin=0, vmax=1)
@@ -83,7 +99,7 @@ fig.tight_layout()
 # ReLU codes cannot be negative: every unit whose input is negative outputs
 # exactly 0. ELU codes can go down to -1, and many entries sit near that
 # floor, as the tutorial observed.
-fig, axes = plt.subplots(1, 2, figsize=(9, 3), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(7.5, 3), sharey=True)
 for ax, (name, ae) in zip(axes, models.items(), strict=True):
     ax.hist(ae.transform(X_test).ravel(), bins=60)
     ax.set(title=f"{name} latent values", xlabel="value")

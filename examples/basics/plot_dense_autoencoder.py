@@ -59,7 +59,8 @@ plt.show()
 Z_test = ae.transform(X_test)
 X_rebuilt = ae.inverse_transform(Z_test)
 print(f"latent codes: {Z_test.shape}, reconstructions: {X_rebuilt.shape}")
-print(f"entries of the codes at exactly 0 (ReLU floor): {np.mean(Z_test == 0):.0%}")
+at_zero = np.mean(Z_test == 0)
+print(f"entries of the codes at exactly 0 (ReLU floor): {at_zero:.0%}")
 
 pca = PCA(n_components=64, random_state=0).fit(X_train)
 pca_mse = np.mean((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2)
@@ -69,6 +70,8 @@ print(f"test MSE, PCA with 64 components: {pca_mse:.4f}")
 # %%
 # Test digits (top) and their reconstructions (bottom), drawn by
 # :func:`skae.plotting.plot_reconstructions`.
-fig = plot_reconstructions(X_test, X_rebuilt, n_images=10)
+fig = plot_reconstructions(
+    X_test, X_rebuilt, n_images=10, fig=plt.figure(figsize=(7.5, 2))
+)
 fig.suptitle("test digits and their reconstructions")
 plt.show()

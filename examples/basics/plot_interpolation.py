@@ -35,11 +35,13 @@ ae = ConvAutoencoder(activation="elu", epochs=EPOCHS, random_state=0).fit(X)
 # The first and last images are the reconstructions of the two originals;
 # the others are decoded from points on the straight line between their
 # codes.
-for a, b in [(1, 7), (3, 8)]:
+fig = plt.figure(figsize=(7.5, 3))
+pairs = [(1, 7), (3, 8)]
+for subfig, (a, b) in zip(fig.subfigures(2, 1), pairs, strict=True):
     start, end = X[np.flatnonzero(y == a)[0]], X[np.flatnonzero(y == b)[0]]
     path = interpolate(ae, start, end, n_steps=9)
-    fig = plot_interpolation(path)
-    fig.suptitle(f"from {a} to {b}, linear")
+    plot_interpolation(path, fig=subfig)
+    subfig.suptitle(f"from {a} to {b}, linear")
 
 # %%
 # Spherical interpolation
@@ -48,16 +50,19 @@ for a, b in [(1, 7), (3, 8)]:
 # directions, so the steps keep the codes' length rather than shrinking
 # towards the origin half way.
 start, end = X[np.flatnonzero(y == 3)[0]], X[np.flatnonzero(y == 8)[0]]
-path, Z = interpolate(ae, start, end, n_steps=9, method="spherical", return_latent=True)
-fig = plot_interpolation(path)
+path, Z = interpolate(
+    ae, start, end, n_steps=9, method="spherical", return_latent=True
+)
+fig = plot_interpolation(path, fig=plt.figure(figsize=(7.5, 1.6)))
 fig.suptitle("from 3 to 8, spherical")
 print("norm of each latent step:", np.round(np.linalg.norm(Z, axis=1), 2))
 
 # %%
 # The midpoint alone, between the two originals:
 mid = interpolate(ae, start, end, n_steps=3)[1]
-fig, axes = plt.subplots(1, 3, figsize=(5, 2))
-for ax, image, title in zip(axes, [start, mid, end], ["left", "midpoint", "right"], strict=True):
+fig, axes = plt.subplots(1, 3, figsize=(4, 1.8))
+titles = ["left", "midpoint", "right"]
+for ax, image, title in zip(axes, [start, mid, end], titles, strict=True):
     ax.imshow(image, cmap="gray_r", vmin=0, vmax=1)
     ax.set_title(title)
     ax.axis("off")

@@ -34,12 +34,11 @@ from skae.metrics import clustering_accuracy
 N_TRAIN, EPOCHS = 10_000, 20
 
 X, y = load_mnist(n_samples=N_TRAIN)
-pipe = Pipeline(
-    [
-        ("ae", ConvAutoencoder(image_shape=(28, 28, 1), activation="elu", epochs=EPOCHS, random_state=0)),
-        ("kmeans", KMeans(n_clusters=10, n_init=10, random_state=42)),
-    ]
+ae = ConvAutoencoder(
+    image_shape=(28, 28, 1), activation="elu", epochs=EPOCHS, random_state=0
 )
+kmeans = KMeans(n_clusters=10, n_init=10, random_state=42)
+pipe = Pipeline([("ae", ae), ("kmeans", kmeans)])
 clusters = pipe.fit_predict(X)
 kmeans = pipe.named_steps["kmeans"]
 print(f"cluster of the first 20 images: {clusters[:20]}")
@@ -74,11 +73,13 @@ for name, labels in [("raw pixels", raw), ("64-d latent codes", clusters)]:
 # A cluster centre is a point of the latent space, so the decoder can draw
 # it: ``inverse_transform`` turns the 10 centres into 10 images, the
 # "average digit" of each cluster.
-centres = pipe.named_steps["ae"].inverse_transform(kmeans.cluster_centers_.astype(np.float32))
-fig, axes = plt.subplots(1, 10, figsize=(10, 1.6))
+centres = pipe.named_steps["ae"].inverse_transform(
+    kmeans.cluster_centers_.astype(np.float32)
+)
+fig, axes = plt.subplots(1, 10, figsize=(7.5, 1.5))
 for k, ax in enumerate(axes):
     ax.imshow(centres[k].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
-    ax.set_title(f"cluster {k}\n{np.mean(clusters == k):.0%}", fontsize=8)
+    ax.set_title(f"cluster {k}\n{np.mean(clusters == k):.0%}", fontsize=9)
     ax.axis("off")
 fig.tight_layout()
 
@@ -89,6 +90,8 @@ counts = np.zeros((10, 10), dtype=int)
 np.add.at(counts, (y, clusters), 1)
 fig, ax = plt.subplots(figsize=(5, 4.5))
 im = ax.imshow(counts, cmap="Blues")
-ax.set(xlabel="cluster", ylabel="true digit", xticks=range(10), yticks=range(10))
+ax.set(
+    xlabel="cluster", ylabel="true digit", xticks=range(10), yticks=range(10)
+)
 fig.colorbar(im, ax=ax, label="images")
 fig.tight_layout()

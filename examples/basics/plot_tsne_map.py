@@ -40,7 +40,9 @@ print(f"latent codes to map: {Z.shape}")
 # -------
 # t-SNE runs once and both figures reuse its 2-D points
 # (``embedder="precomputed"``).
-xy = TSNE(n_components=2, learning_rate=100, perplexity=15, random_state=0).fit_transform(Z)
+xy = TSNE(
+    n_components=2, learning_rate=100, perplexity=15, random_state=0
+).fit_transform(Z)
 ax = plot_latent_map(xy, y[:N_MAP], embedder="precomputed")
 ax.set_title("t-SNE of the ELU model's latent codes")
 plt.show()
@@ -51,4 +53,6 @@ plt.show()
 # The first 200 digits drawn at their points, on the tutorial's 16 x 16 inch
 # canvas. Look at the borders between colours and at points sitting inside
 # another digit's island: their images show why the codes mix them.
-ax = plot_latent_images(xy, X[:N_MAP], y[:N_MAP], embedder="precomputed", n_images=200)
+ax = plot_latent_images(
+    xy, X[:N_MAP], y[:N_MAP], embedder="precomputed", n_images=200
+)

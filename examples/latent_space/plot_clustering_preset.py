@@ -47,34 +47,44 @@ N_TRAIN, EPOCHS = 10_000, 10
 X, y = load_mnist(n_samples=N_TRAIN)
 
 
+def report(name, labels):
+    """Print the accuracy and NMI of cluster labels against the digits."""
+    nmi = normalized_mutual_info_score(y, labels)
+    print(
+        f"{name + ':':<18} accuracy {accuracy(y, labels):.3f}, NMI {nmi:.3f}"
+    )
+
+
 # %%
 # KMeans on raw pixels, the baseline
 # ----------------------------------
 raw = KMeans(10, n_init=10, random_state=42).fit_predict(X)
-print(f"KMeans on pixels:  accuracy {accuracy(y, raw):.3f}, NMI {normalized_mutual_info_score(y, raw):.3f}")
+report("KMeans on pixels", raw)
 
 # %%
 # The preset's latents, then KMeans
 # ---------------------------------
-# ``clustering_autoencoder(10)`` is an ordinary :class:`~skae.DenseAutoencoder`;
-# any parameter can be changed on the call or later with ``set_params``.
+# ``clustering_autoencoder(10)`` is an ordinary
+# :class:`~skae.DenseAutoencoder`; any parameter can be changed on the call
+# or later with ``set_params``.
 ae = clustering_autoencoder(10, epochs=EPOCHS, random_state=0)
 pipe = make_pipeline(ae, KMeans(10, n_init=10, random_state=42))
 labels = pipe.fit_predict(X)
 print(ae)
-print(f"KMeans on latents: accuracy {accuracy(y, labels):.3f}, NMI {normalized_mutual_info_score(y, labels):.3f}")
+report("KMeans on latents", labels)
 
 # %%
 # The N2D pipeline: autoencoder, UMAP, Gaussian mixture
 # -----------------------------------------------------
-# UMAP comes from the optional ``umap-learn`` package (``pip install umap-learn``).
-# Here the pipeline gets the dense autoencoder above, which is already
-# fitted, so only UMAP and the mixture (``n2d[1:]``) run, on its latent
-# codes. ``clustering_pipeline(10).fit_predict(X)`` would instead train its
-# default autoencoder, the tutorial's convolutional ELU model, and then do
-# the other two steps; ``benchmarks/results.md`` (section 4b, "The
-# clustering preset over seeds") gives its accuracy: 0.973 ± 0.001 on all
-# 70,000 MNIST images over seeds 0-4, 0.875 ± 0.052 on 20,000 over seeds 0-2.
+# UMAP comes from the optional ``umap-learn`` package
+# (``pip install umap-learn``). Here the pipeline gets the dense autoencoder
+# above, which is already fitted, so only UMAP and the mixture
+# (``n2d[1:]``) run, on its latent codes.
+# ``clustering_pipeline(10).fit_predict(X)`` would instead train its default
+# autoencoder, the tutorial's convolutional ELU model, and then do the other
+# two steps; ``benchmarks/results.md`` (section 4b, "The clustering preset
+# over seeds") gives its accuracy: 0.973 ± 0.001 on all 70,000 MNIST images
+# over seeds 0-4, 0.875 ± 0.052 on 20,000 over seeds 0-2.
 try:
     n2d = clustering_pipeline(10, autoencoder=ae, random_state=0)
 except ImportError as exc:  # umap-learn is not installed
@@ -82,11 +92,7 @@ except ImportError as exc:  # umap-learn is not installed
     n2d = None
 else:
     Z = ae.transform(X)
-    n2d_labels = n2d[1:].fit_predict(Z)
-    print(
-        f"UMAP + GMM:        accuracy {accuracy(y, n2d_labels):.3f}, "
-        f"NMI {normalized_mutual_info_score(y, n2d_labels):.3f}"
-    )
+    report("UMAP + GMM", n2d[1:].fit_predict(Z))
 
 # %%
 # The mixture works in UMAP's 10 dimensions, which do not show on paper
@@ -100,7 +106,11 @@ if n2d is not None:
 
     from skae.presets import N2D_UMAP_PARAMS
 
-    embedding_2d = UMAP(n_components=2, random_state=0, n_jobs=1, **N2D_UMAP_PARAMS).fit_transform(Z)
-    ax = plot_latent_map(embedding_2d, y, embedder="precomputed", s=2, figsize=(6, 5))
-    ax.set(title="2-D UMAP of the clustering preset's latents", xticks=[], yticks=[])
+    umap_2d = UMAP(n_components=2, random_state=0, n_jobs=1, **N2D_UMAP_PARAMS)
+    embedding_2d = umap_2d.fit_transform(Z)
+    ax = plot_latent_map(
+        embedding_2d, y, embedder="precomputed", s=2, figsize=(6, 5)
+    )
+    ax.set(title="2-D UMAP of the clustering preset's latents")
+    ax.set(xticks=[], yticks=[])
     plt.show()

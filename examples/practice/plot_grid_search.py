@@ -40,25 +40,30 @@ X_test, _ = load_mnist(split="test", n_samples=N_TEST)
 # The pipeline's single step ``ae`` is itself a parameter: each dict of the
 # grid names an architecture and the activations to try with it.
 pipe = Pipeline([("ae", DenseAutoencoder())])
+dense = DenseAutoencoder(epochs=EPOCHS, batch_size=BATCH, random_state=0)
+conv = ConvAutoencoder(
+    image_shape=(28, 28, 1), epochs=EPOCHS, batch_size=BATCH, random_state=0
+)
 param_grid = [
-    {"ae": [DenseAutoencoder(epochs=EPOCHS, batch_size=BATCH, random_state=0)], "ae__activation": ["relu", "elu"]},
-    {
-        "ae": [ConvAutoencoder(image_shape=(28, 28, 1), epochs=EPOCHS, batch_size=BATCH, random_state=0)],
-        "ae__activation": ["relu", "elu"],
-    },
+    {"ae": [dense], "ae__activation": ["relu", "elu"]},
+    {"ae": [conv], "ae__activation": ["relu", "elu"]},
 ]
-search = GridSearchCV(pipe, param_grid, cv=KFold(3, shuffle=True, random_state=0))
+cv = KFold(3, shuffle=True, random_state=0)
+search = GridSearchCV(pipe, param_grid, cv=cv)
 search.fit(X_train)
-print(f"{len(search.cv_results_['params'])} candidates, best held-out MSE {-search.best_score_:.4f}")
+n_candidates = len(search.cv_results_["params"])
+best_mse = -search.best_score_
+print(f"{n_candidates} candidates, best held-out MSE {best_mse:.4f}")
 
 # %%
 # Results
 # -------
 # ``mean_test_score`` is minus the mean squared reconstruction error on the
 # held-out folds, so the best model has the score closest to zero.
+params = search.cv_results_["params"]
 results = pd.DataFrame(
     {
-        "model": [type(p["ae"]).__name__ for p in search.cv_results_["params"]],
+        "model": [type(p["ae"]).__name__ for p in params],
         "activation": search.cv_results_["param_ae__activation"],
         "held-out MSE": -search.cv_results_["mean_test_score"],
         "std": search.cv_results_["std_test_score"],
@@ -78,8 +83,9 @@ print(f"test MSE: {-search.score(X_test):.4f}")
 # The same ranking as a chart, best at the top. Horizontal bars leave room
 # for each candidate's full name.
 fig, ax = plt.subplots(figsize=(6, 2.8), layout="constrained")
-labels = [f"{m}, {a}" for m, a in zip(results["model"], results["activation"], strict=True)]
+labels = results["model"] + ", " + results["activation"].astype(str)
 ax.barh(labels, results["held-out MSE"], xerr=results["std"], color="tab:blue")
 ax.invert_yaxis()
-ax.set(xlabel="held-out MSE (lower is better)", title="3-fold cross-validation")
+ax.set(xlabel="held-out MSE (lower is better)")
+ax.set(title="3-fold cross-validation")
 plt.show()

@@ -7,7 +7,8 @@ A fitted ``Pipeline(ConvAutoencoder, KMeans)`` becomes one ONNX graph with
 `skl2onnx <https://onnx.ai/sklearn-onnx/>`_ once :mod:`skae.onnx` is
 imported. ONNX Runtime then serves it without TensorFlow, Keras or
 scikit-learn: the graph takes the flat rows the pipeline takes and returns
-the same cluster labels. Needs ``pip install "skae[serve]"``.
+the same cluster labels. Needs the ``serve`` extra
+(``pip install -e ".[serve]"`` in a clone of skae).
 
 .. note::
    Sizes on this page: 2,000 MNIST training images and 2 epochs, since the

@@ -34,7 +34,11 @@ EPOCHS, N_TEST = 10, 5_000
 X, y = load_mnist()
 X_test, y_test = load_mnist(split="test", n_samples=N_TEST)
 detector = DenseAutoencoder(
-    hidden_layer_sizes=(256,), latent_dim=16, epochs=EPOCHS, contamination=0.05, random_state=0
+    hidden_layer_sizes=(256,),
+    latent_dim=16,
+    epochs=EPOCHS,
+    contamination=0.05,
+    random_state=0,
 ).fit(X[y == 0])
 print(f"threshold offset_ = {detector.offset_:.4f}")
 
@@ -43,19 +47,38 @@ print(f"threshold offset_ = {detector.offset_:.4f}")
 # ------------------
 scores = detector.score_samples(X_test)
 is_anomaly = y_test != 0
-print(f"ROC AUC, other digits against zeros: {roc_auc_score(is_anomaly, -scores):.3f}")
+auc = roc_auc_score(is_anomaly, -scores)
+print(f"ROC AUC, other digits against zeros: {auc:.3f}")
 flagged = detector.predict(X_test) == -1
-print(f"flagged as outliers: {flagged[is_anomaly].mean():.1%} of the other digits")
-print(f"flagged as outliers: {flagged[~is_anomaly].mean():.1%} of the zeros")
+others, zeros = flagged[is_anomaly].mean(), flagged[~is_anomaly].mean()
+print(f"flagged as outliers: {others:.1%} of the other digits")
+print(f"flagged as outliers: {zeros:.1%} of the zeros")
 
 # %%
 # The histogram of scores shows the two populations and the threshold that
 # ``contamination=0.05`` put at the 5% worst training reconstructions.
 bins = np.linspace(scores.min(), scores.max(), 60)
-fig, ax = plt.subplots(figsize=(8, 4))
-ax.hist(scores[~is_anomaly], bins=bins, alpha=0.7, density=True, label="0 (trained on)")
-ax.hist(scores[is_anomaly], bins=bins, alpha=0.7, density=True, label="1-9 (anomalies)")
-ax.axvline(detector.offset_, color="k", linestyle="--", label="offset_ (predict's threshold)")
+fig, ax = plt.subplots(figsize=(7.5, 4))
+ax.hist(
+    scores[~is_anomaly],
+    bins=bins,
+    alpha=0.7,
+    density=True,
+    label="0 (trained on)",
+)
+ax.hist(
+    scores[is_anomaly],
+    bins=bins,
+    alpha=0.7,
+    density=True,
+    label="1-9 (anomalies)",
+)
+ax.axvline(
+    detector.offset_,
+    color="k",
+    linestyle="--",
+    label="offset_ (predict's threshold)",
+)
 ax.set_xlabel("score_samples: negated reconstruction MSE")
 ax.set_ylabel("density")
 ax.legend()
@@ -63,6 +86,7 @@ fig.tight_layout()
 plt.show()
 
 # %%
-# Which digits look most like a zero to the model? The median score per digit:
+# Which digits look most like a zero to the model? The median score per
+# digit:
 for digit in range(10):
     print(digit, f"{np.median(scores[y_test == digit]):.4f}")

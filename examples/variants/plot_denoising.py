@@ -32,7 +32,13 @@ N_TRAIN, N_TEST, EPOCHS, LEVEL = 10_000, 1_000, 10, 0.4
 
 X, _ = load_mnist(n_samples=N_TRAIN)
 X_test, _ = load_mnist(split="test", n_samples=N_TEST)
-params = dict(hidden_layer_sizes=(256,), latent_dim=128, epochs=EPOCHS, batch_size=128, random_state=0)
+params = dict(
+    hidden_layer_sizes=(256,),
+    latent_dim=128,
+    epochs=EPOCHS,
+    batch_size=128,
+    random_state=0,
+)
 plain = DenseAutoencoder(**params).fit(X)
 denoising = DenseAutoencoder(**params, noise="mask", noise_level=LEVEL).fit(X)
 
@@ -44,15 +50,18 @@ denoising = DenseAutoencoder(**params, noise="mask", noise_level=LEVEL).fit(X)
 rng = np.random.default_rng(0)
 corrupted = X_test * (rng.random(X_test.shape) >= LEVEL)
 models = {"plain": plain, "denoising": denoising}
-restored = {name: model.inverse_transform(model.transform(corrupted)) for name, model in models.items()}
-for name, images in restored.items():
-    print(f"{name:>9} autoencoder: MSE to the clean digits {np.mean((images - X_test) ** 2):.4f}")
+restored = {}
+for name, model in models.items():
+    restored[name] = model.inverse_transform(model.transform(corrupted))
+    mse = np.mean((restored[name] - X_test) ** 2)
+    print(f"{name:>9} autoencoder: MSE to the clean digits {mse:.4f}")
 
 # %%
 # On clean inputs the plain model is the better one: denoising trades a
 # little accuracy on clean data for robustness to corrupted data.
 for name, model in models.items():
-    print(f"{name:>9} autoencoder: MSE on clean test digits {-model.score(X_test):.4f}")
+    mse = -model.score(X_test)
+    print(f"{name:>9} autoencoder: MSE on clean test digits {mse:.4f}")
 
 # %%
 # Look at them
@@ -63,7 +72,7 @@ rows = {
     "denoising autoencoder": restored["denoising"],
     "clean original": X_test,
 }
-fig, axes = plt.subplots(len(rows), 10, figsize=(10, 4.6))
+fig, axes = plt.subplots(len(rows), 10, figsize=(7.5, 3.6))
 for row, (title, images) in zip(axes, rows.items(), strict=True):
     for ax, image in zip(row, images[:10], strict=True):
         ax.imshow(image.reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)

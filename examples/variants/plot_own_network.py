@@ -47,18 +47,23 @@ from skae.datasets import load_mnist
 from skae.metrics import clustering_accuracy, make_clustering_scorer
 from skae.plotting import plot_reconstructions
 
-N_TRAIN, N_TEST, EPOCHS, BATCH, LEARNING_RATE, LATENT_DIM = 3_000, 2_000, 3, 32, 3e-3, 16
+N_TRAIN, N_TEST, EPOCHS, BATCH = 3_000, 2_000, 3, 32
+LEARNING_RATE, LATENT_DIM = 3e-3, 16
 
 
 def skip_encoder(input_shape, filters):
-    """Conv2D stack plus a pooled skip branch, joined by ``Add`` into the code."""
+    """Conv2D stack plus a pooled skip branch, added into the code."""
     image = keras.Input(input_shape)
-    h = layers.Conv2D(filters[0], 3, strides=2, padding="same", activation="relu")(image)
-    h = layers.Conv2D(filters[1], 3, strides=2, padding="same", activation="relu")(h)
+    h = image
+    for n_filters in filters:
+        h = layers.Conv2D(
+            n_filters, 3, strides=2, padding="same", activation="relu"
+        )(h)
     deep = layers.Dense(LATENT_DIM)(layers.Flatten()(h))
     thumbnail = layers.Flatten()(layers.AveragePooling2D(4)(image))
     skip = layers.Dense(LATENT_DIM)(thumbnail)
-    return keras.Model(image, layers.Add(name="code")([deep, skip]), name="skip_encoder")
+    code = layers.Add(name="code")([deep, skip])
+    return keras.Model(image, code, name="skip_encoder")
 
 
 def narrow_encoder(input_shape):
@@ -72,15 +77,19 @@ def wide_encoder(input_shape):
 
 
 def conv_decoder(latent_shape, output_shape):
-    """Dense to a 7x7 map, then two transposed convolutions back to the image."""
+    """Dense to a 7x7 map, then two transposed convolutions to the image."""
     height, width, channels = output_shape
     return keras.Sequential(
         [
             keras.Input(latent_shape),
             layers.Dense((height // 4) * (width // 4) * 32, activation="relu"),
             layers.Reshape((height // 4, width // 4, 32)),
-            layers.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu"),
-            layers.Conv2DTranspose(channels, 3, strides=2, padding="same", activation="sigmoid"),
+            layers.Conv2DTranspose(
+                16, 3, strides=2, padding="same", activation="relu"
+            ),
+            layers.Conv2DTranspose(
+                channels, 3, strides=2, padding="same", activation="sigmoid"
+            ),
         ]
     )
 
@@ -96,23 +105,17 @@ def conv_decoder(latent_shape, output_shape):
 X_train, y_train = load_mnist(n_samples=N_TRAIN)
 X_test, y_test = load_mnist(split="test", n_samples=N_TEST)
 
-pipe = Pipeline(
-    [
-        (
-            "ae",
-            AutoencoderTransformer(
-                narrow_encoder,
-                conv_decoder,
-                input_shape=(28, 28, 1),
-                epochs=EPOCHS,
-                batch_size=BATCH,
-                learning_rate=LEARNING_RATE,
-                random_state=0,
-            ),
-        ),
-        ("kmeans", KMeans(n_clusters=10, n_init=10, random_state=42)),
-    ]
+ae = AutoencoderTransformer(
+    narrow_encoder,
+    conv_decoder,
+    input_shape=(28, 28, 1),
+    epochs=EPOCHS,
+    batch_size=BATCH,
+    learning_rate=LEARNING_RATE,
+    random_state=0,
 )
+kmeans = KMeans(n_clusters=10, n_init=10, random_state=42)
+pipe = Pipeline([("ae", ae), ("kmeans", kmeans)])
 
 # %%
 # Narrow or wide?
@@ -130,9 +133,10 @@ search = GridSearchCV(
 )
 search.fit(X_train, y_train)
 
+params = search.cv_results_["params"]
 results = pd.DataFrame(
     {
-        "encoder": [p["ae__encoder"].__name__ for p in search.cv_results_["params"]],
+        "encoder": [p["ae__encoder"].__name__ for p in params],
         "held-out accuracy": search.cv_results_["mean_test_score"],
         "std": search.cv_results_["std_test_score"],
         "fit time (s)": search.cv_results_["mean_fit_time"],
@@ -151,10 +155,15 @@ print(results.round(3).to_string(index=False))
 best = search.best_estimator_
 ae = best.named_steps["ae"]
 print(f"best encoder: {ae.encoder.__name__}")
-print(f"model_: {[layer.name for layer in ae.model_.layers]}, {ae.model_.count_params():,} parameters")
-print(f"one sample {ae.layout_.sample_shape} -> latent code of {ae.transform(X_test[:1]).shape[1]} values")
-print(f"clustering accuracy, training images: {clustering_accuracy(y_train, best.predict(X_train)):.3f}")
-print(f"clustering accuracy, test images:     {clustering_accuracy(y_test, best.predict(X_test)):.3f}")
+layer_names = [layer.name for layer in ae.model_.layers]
+print(f"model_: {layer_names}, {ae.model_.count_params():,} parameters")
+code_size = ae.transform(X_test[:1]).shape[1]
+sample_shape = ae.layout_.sample_shape
+print(f"one sample {sample_shape} -> latent code of {code_size} values")
+train_acc = clustering_accuracy(y_train, best.predict(X_train))
+test_acc = clustering_accuracy(y_test, best.predict(X_test))
+print(f"clustering accuracy, training images: {train_acc:.3f}")
+print(f"clustering accuracy, test images:     {test_acc:.3f}")
 
 # %%
 # For scale, KMeans fitted on the raw training pixels, scored the same way.
@@ -163,7 +172,8 @@ print(f"clustering accuracy, test images:     {clustering_accuracy(y_test, best.
 # that maps an image to a code and back can be searched, refitted and
 # scored like a scikit-learn estimator.
 raw = KMeans(n_clusters=10, n_init=10, random_state=42).fit(X_train)
-print(f"KMeans on raw pixels, test images:   {clustering_accuracy(y_test, raw.predict(X_test)):.3f}")
+raw_acc = clustering_accuracy(y_test, raw.predict(X_test))
+print(f"KMeans on raw pixels, test images:   {raw_acc:.3f}")
 
 # %%
 # Reconstructions
@@ -171,6 +181,8 @@ print(f"KMeans on raw pixels, test images:   {clustering_accuracy(y_test, raw.pr
 # The autoencoder's ``inverse_transform`` decodes codes back to flat rows of
 # 784 pixels, the layout it was given, so the test images and their
 # reconstructions plot side by side.
-fig = plot_reconstructions(X_test, ae, n_images=10)
+fig = plot_reconstructions(
+    X_test, ae, n_images=10, fig=plt.figure(figsize=(7.5, 2.2))
+)
 fig.suptitle(f"{ae.encoder.__name__}, {EPOCHS} epochs on {N_TRAIN:,} images")
 plt.show()

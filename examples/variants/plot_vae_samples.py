@@ -30,7 +30,9 @@ from skae.datasets import load_mnist
 N_TRAIN, EPOCHS = 10_000, 15
 
 X, y = load_mnist(n_samples=N_TRAIN)
-vae = VariationalAutoencoder(hidden_layer_sizes=(256,), latent_dim=16, epochs=EPOCHS, random_state=0).fit(X)
+vae = VariationalAutoencoder(
+    hidden_layer_sizes=(256,), latent_dim=16, epochs=EPOCHS, random_state=0
+).fit(X)
 print(f"loss per epoch: {np.round(vae.history_['loss'], 4)}")
 
 # %%
@@ -45,19 +47,22 @@ print(Z.shape, np.allclose(Z, vae.transform(X[:5])))
 # prior into rows in the training data's layout, here 784 pixels.
 samples = vae.sample(64, random_state=0)
 
-fig, axes = plt.subplots(8, 16, figsize=(12, 6.4))
+fig, axes = plt.subplots(8, 16, figsize=(7.5, 4.2))
 for ax, image in zip(axes[:, :8].ravel(), samples, strict=True):
     ax.imshow(image.reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
 for ax, image in zip(axes[:, 8:].ravel(), X[:64], strict=True):
     ax.imshow(image.reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
 for ax in axes.ravel():
     ax.set_axis_off()
-fig.text(0.28, 0.95, "sampled by the VAE", ha="center", fontsize=13)
-fig.text(0.72, 0.95, "real training digits", ha="center", fontsize=13)
+fig.text(0.28, 0.95, "sampled by the VAE", ha="center", fontsize=11)
+fig.text(0.72, 0.95, "real training digits", ha="center", fontsize=11)
 plt.show()
 
 # %%
 # ``beta`` trades reconstruction for a smoother latent space: a larger value
 # pulls the codes closer to the prior (blurrier but more regular samples), a
 # smaller one gives sharper reconstructions and a patchier latent space.
-print(f"reconstruction score on 2,000 training images (negated MSE): {vae.score(X[:2000]):.4f}")
+score = vae.score(X[:2000])
+print(
+    f"reconstruction score on 2,000 training images (negated MSE): {score:.4f}"
+)
