@@ -32,15 +32,7 @@ def tf_global_seed():
 small_dense = partial(conftest.small_dense, hidden_layer_sizes=(32,), latent_dim=6)
 small_conv = partial(conftest.small_conv, latent_dim=6)
 
-
-@pytest.fixture(scope="module")
-def fitted_dense(digits):
-    return small_dense().fit(digits[0])
-
-
-@pytest.fixture(scope="module")
-def fitted_conv(digits):
-    return small_conv().fit(digits[0].reshape(-1, 8, 8))
+# fitted_dense and fitted_conv (conftest) are these two, fitted on the digits.
 
 
 # --- the sklearn contract -------------------------------------------------

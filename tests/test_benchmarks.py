@@ -1,21 +1,18 @@
 """Smoke test of the benchmark harness (benchmarks/run.py) on tiny sizes."""
 
 import importlib
-import os
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import MNIST_PATH, needs_mnist
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "benchmarks"
-MNIST_PATH = Path(os.environ.get("SKAE_MNIST", ROOT / ".." / "shared" / "data" / "mnist.npz"))
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+pytestmark = needs_mnist
 
 
 @pytest.fixture
 def bench(monkeypatch):
-    if not MNIST_PATH.exists():
-        pytest.skip(f"MNIST file not found at {MNIST_PATH}")
     monkeypatch.setenv("SKAE_MNIST", str(MNIST_PATH))
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     for name in ("run", "sections", "_common", "deep_clustering"):
