@@ -20,6 +20,7 @@ def bench(monkeypatch):
     return importlib.import_module("run")
 
 
+@pytest.mark.slow  # every section, each fitting models: minutes
 def test_quick_run_writes_every_section_without_touching_results_md(bench, tmp_path):
     results = BENCHMARKS / "results.md"
     before = results.read_bytes() if results.exists() else None

@@ -159,8 +159,8 @@ def test_recommended_clustering_can_be_skipped_and_is_skipped_without_umap(tmp_p
 
 def test_demo_falls_back_to_digits_without_mnist(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SKAE_MNIST", str(tmp_path / "missing.npz"))
-    argv = ["demo", "--n-samples", "200", "--epochs", "1", "--model", "dense", "--no-plots", "--output", str(tmp_path)]
-    assert run(argv) == 0
+    argv = ["demo", "--n-samples", "200", "--epochs", "1", "--model", "dense", "--no-plots", "--clustering", "none"]
+    assert run([*argv, "--output", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     assert "MNIST is not available, so the demo uses scikit-learn's 8x8 digits instead" in text
     assert "No MNIST file at" in text
@@ -181,6 +181,7 @@ def test_bad_options_are_refused(bad, capsys):
     assert "error: argument" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # the tutorial's MNIST model, UMAP and t-SNE; the digits run above is the fast one
 @needs_mnist
 def test_demo_on_mnist(tmp_path, capsys):
     argv = ["demo", "--data", str(MNIST_PATH), "--model", "dense", "--n-samples", "300", "--epochs", "1"]
