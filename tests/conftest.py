@@ -1,3 +1,9 @@
+"""What the test files share: the MNIST file, data fixtures and small estimators.
+
+Test files import the names (``from conftest import MNIST_PATH, needs_mnist,
+small_dense``) and request the fixtures; none defines its own copy.
+"""
+
 import os
 from pathlib import Path
 
@@ -6,9 +12,12 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# The real MNIST file: $SKAE_MNIST, else the shared copy beside the checkout.
+# Nothing downloads at test time; tests that need it skip without it.
 MNIST_PATH = Path(
     os.environ.get("SKAE_MNIST", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist.npz")
 )
+needs_mnist = pytest.mark.skipif(not MNIST_PATH.exists(), reason=f"MNIST file not found at {MNIST_PATH}")
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +38,18 @@ def mnist_small():
         x = f["x_train"][:2000].reshape(2000, -1).astype(np.float32) / 255.0
         y = f["y_train"][:2000]
     return x, y
+
+
+@pytest.fixture(scope="session")
+def fitted_dense(digits):
+    """A two-epoch DenseAutoencoder (32 hidden units, 6 latents) fitted on the digits; copy it to change it."""
+    return small_dense(hidden_layer_sizes=(32,), latent_dim=6).fit(digits[0])
+
+
+@pytest.fixture(scope="session")
+def fitted_conv(digits):
+    """A two-epoch ConvAutoencoder (4 and 8 filters, 6 latents) fitted on the 8x8 digit images; copy it to change it."""
+    return small_conv(latent_dim=6).fit(digits[0].reshape(-1, 8, 8))
 
 
 # Small estimators, shared by the test files (``from conftest import small_dense``):

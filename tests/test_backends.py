@@ -23,9 +23,15 @@ def installed(backend):
     return importlib.util.find_spec(backend) is not None
 
 
-def backend_params(backends=BACKENDS):
+def backend_params(backends=BACKENDS, slow=()):
+    """One parameter per backend, skipped when not installed; those in ``slow`` are marked slow."""
     return [
-        pytest.param(b, marks=pytest.mark.skipif(not installed(b), reason=f"{b} is not installed")) for b in backends
+        pytest.param(
+            b,
+            marks=[pytest.mark.skipif(not installed(b), reason=f"{b} is not installed")]
+            + ([pytest.mark.slow] if b in slow else []),
+        )
+        for b in backends
     ]
 
 
@@ -52,7 +58,12 @@ MAKERS = {
 """
 
 
-@pytest.mark.parametrize("backend", backend_params(["jax", "torch"]))
+# Each test here starts a fresh interpreter per backend (tens of seconds each
+# with JAX or TensorFlow), so the fast set keeps one backend of a feature and
+# the slow set (CI runs it) the rest.
+
+
+@pytest.mark.parametrize("backend", backend_params(["jax", "torch"], slow=["jax"]))
 def test_no_tensorflow_unless_it_is_the_backend(backend, tmp_path):
     imported = run(
         backend,
@@ -77,6 +88,9 @@ def test_no_tensorflow_unless_it_is_the_backend(backend, tmp_path):
     assert not any(imported.values()), [step for step, loaded in imported.items() if loaded]
 
 
+# In-process, test_contract.py's test_clone_refits_to_the_same_bits checks the
+# same under each backend CI runs.
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", backend_params())
 def test_same_random_state_same_bits(backend):
     equal = run(
@@ -115,6 +129,7 @@ def saved_files(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", backend_params())
 def test_files_load_under_every_backend(backend, saved_files):
     written = sorted(p.stem for p in saved_files.glob("*.skae"))
@@ -135,7 +150,7 @@ def test_files_load_under_every_backend(backend, saved_files):
     assert max(errors.values()) <= 1e-5, errors
 
 
-@pytest.mark.parametrize("backend", backend_params())
+@pytest.mark.parametrize("backend", backend_params(slow=["tensorflow", "jax"]))
 def test_user_networks_and_dec_on_every_backend(backend):
     out = run(
         backend,
@@ -175,6 +190,7 @@ TWO_DEVICES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", backend_params(["tensorflow", "jax"]))
 def test_mirrored_training_on_two_devices(backend):
     # 401 rows and batches of 64: the last batch does not split evenly.

@@ -1,21 +1,18 @@
 """Smoke test of the benchmark harness (benchmarks/run.py) on tiny sizes."""
 
 import importlib
-import os
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import MNIST_PATH, needs_mnist
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "benchmarks"
-MNIST_PATH = Path(os.environ.get("SKAE_MNIST", ROOT / ".." / "shared" / "data" / "mnist.npz"))
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+pytestmark = needs_mnist
 
 
 @pytest.fixture
 def bench(monkeypatch):
-    if not MNIST_PATH.exists():
-        pytest.skip(f"MNIST file not found at {MNIST_PATH}")
     monkeypatch.setenv("SKAE_MNIST", str(MNIST_PATH))
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     for name in ("run", "sections", "_common", "deep_clustering"):
@@ -23,6 +20,7 @@ def bench(monkeypatch):
     return importlib.import_module("run")
 
 
+@pytest.mark.slow  # every section, each fitting models: minutes
 def test_quick_run_writes_every_section_without_touching_results_md(bench, tmp_path):
     results = BENCHMARKS / "results.md"
     before = results.read_bytes() if results.exists() else None

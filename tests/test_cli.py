@@ -1,23 +1,24 @@
 """The skae command: `skae demo` end to end with tiny settings, its options and its fallbacks."""
 
 import argparse
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import MNIST_PATH, needs_mnist
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
-from skae import cli
+from skae import _demo, cli
 from skae.datasets import load_digits
 
-MNIST_PATH = Path(
-    os.environ.get("SKAE_MNIST", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist.npz")
+BEST_LINE = re.compile(
+    r"best here: (KMeans on latent codes|KMeans on raw pixels|recommended \(latent codes → UMAP → GMM\)), "
+    r"accuracy (0\.\d{3}|1\.000) in \d+\.\d s"
 )
+
 FIGURES = [
     "history.png",
     "reconstructions.png",
@@ -84,6 +85,10 @@ def test_demo_on_digits_writes_figures_and_report(tmp_path, capsys):
     assert re.search(r"\| recommended: latent codes → UMAP → GMM \| 0\.\d{3} \| 0\.\d{3} \| -?0\.\d{3} \|", report)
     for name in FIGURES:
         assert f"]({name})" in report
+    # The summary ends on the best clustering it ran, and the report says the same.
+    best = BEST_LINE.search(text)
+    assert best and text.splitlines()[-2] == best.group(0)
+    assert f"**Best here:** {best.group(0).removeprefix('best here: ')} (seconds of the clustering alone" in report
 
     # The PCA baseline is computed, not made up: recompute it from the same split.
     X, y = load_digits()
@@ -108,12 +113,43 @@ def test_demo_results(tmp_path):
     assert 0 < results["cluster_recommended"]["accuracy"] <= 1 and results["recommended_seconds"] > 0
     assert results["figures"] == {}
     assert (tmp_path / "report.md").exists()
+    ran = [results["cluster_ae"], results["cluster_raw"], results["cluster_recommended"]]
+    assert results["best"]["accuracy"] == max(scores["accuracy"] for scores in ran)
+    assert results["best"]["accuracy"] == results[results["best"]["key"]]["accuracy"]
+
+
+def test_best_clustering_is_the_most_accurate_that_ran_and_the_faster_of_a_tie():
+    def scores(accuracy):
+        return {"accuracy": accuracy, "NMI": 0.5, "ARI": 0.5}
+
+    results = {
+        "cluster_ae": scores(0.8),
+        "kmeans_seconds_ae": 2.0,
+        "cluster_raw": scores(0.6),
+        "kmeans_seconds_raw": 1.0,
+        "cluster_recommended": scores(0.9),
+        "recommended_seconds": 12.3,
+    }
+    best = _demo.best_clustering(results)
+    assert best == {
+        "method": "recommended (latent codes → UMAP → GMM)",
+        "key": "cluster_recommended",
+        "accuracy": 0.9,
+        "seconds": 12.3,
+    }
+    assert _demo.best_clustering({**results, "cluster_recommended": None, "recommended_seconds": None})["key"] == (
+        "cluster_ae"
+    )
+    tie = {**results, "cluster_raw": scores(0.9)}
+    assert _demo.best_clustering(tie)["method"] == "KMeans on raw pixels"
 
 
 def test_recommended_clustering_can_be_skipped_and_is_skipped_without_umap(tmp_path, monkeypatch, capsys):
     argv = ["demo", "--dataset", "digits", "--model", "dense", "--n-samples", "200", "--epochs", "1", "--no-plots"]
     args = cli.build_parser().parse_args([*argv, "--clustering", "none", "--output", str(tmp_path)])
-    assert cli.run_demo(args, say=lambda message: None)["cluster_recommended"] is None
+    results = cli.run_demo(args, say=lambda message: None)
+    assert results["cluster_recommended"] is None
+    assert results["best"]["key"] in ("cluster_ae", "cluster_raw")
     assert "recommended" not in (tmp_path / "report.md").read_text()
 
     monkeypatch.setitem(sys.modules, "umap", None)  # as if umap-learn were not installed
@@ -123,8 +159,8 @@ def test_recommended_clustering_can_be_skipped_and_is_skipped_without_umap(tmp_p
 
 def test_demo_falls_back_to_digits_without_mnist(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SKAE_MNIST", str(tmp_path / "missing.npz"))
-    argv = ["demo", "--n-samples", "200", "--epochs", "1", "--model", "dense", "--no-plots", "--output", str(tmp_path)]
-    assert run(argv) == 0
+    argv = ["demo", "--n-samples", "200", "--epochs", "1", "--model", "dense", "--no-plots", "--clustering", "none"]
+    assert run([*argv, "--output", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     assert "MNIST is not available, so the demo uses scikit-learn's 8x8 digits instead" in text
     assert "No MNIST file at" in text
@@ -145,7 +181,8 @@ def test_bad_options_are_refused(bad, capsys):
     assert "error: argument" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not MNIST_PATH.exists(), reason=f"MNIST file not found at {MNIST_PATH}")
+@pytest.mark.slow  # the tutorial's MNIST model, UMAP and t-SNE; the digits run above is the fast one
+@needs_mnist
 def test_demo_on_mnist(tmp_path, capsys):
     argv = ["demo", "--data", str(MNIST_PATH), "--model", "dense", "--n-samples", "300", "--epochs", "1"]
     assert run([*argv, "--tsne-samples", "60", "--output", str(tmp_path)]) == 0

@@ -93,11 +93,25 @@ def test_partial_fit_and_warm_start_continue_the_same_model(X):
     assert warm.encoder_ is first and len(warm.history_["loss"]) == 3
 
 
-def test_pipeline_and_grid_search_in_two_processes(X):
+def pipeline_and_grid():
     pipe = Pipeline([("ae", small_dense(latent_dim=6)), ("kmeans", KMeans(5, n_init=2, random_state=0))])
+    return pipe, {"ae__latent_dim": [2, 4]}
+
+
+def test_pipeline_and_grid_search(X):
+    pipe, grid = pipeline_and_grid()
     labels = pipe.fit_predict(X)
     np.testing.assert_array_equal(pipe.predict(X), labels)
-    grid = {"ae__latent_dim": [2, 4]}
+    search = GridSearchCV(pipe, grid, cv=2).fit(X)
+    assert search.best_params_["ae__latent_dim"] in (2, 4)
+    assert search.best_estimator_.predict(X[:5]).shape == (5,)
+
+
+# Worker processes each import the backend: slow. test_wrapper.py's parallel
+# search over builder functions is the fast set's two-process search.
+@pytest.mark.slow
+def test_grid_search_in_two_processes_matches_one(X):
+    pipe, grid = pipeline_and_grid()
     serial = GridSearchCV(pipe, grid, cv=2).fit(X)
     parallel = GridSearchCV(pipe, grid, cv=2, n_jobs=2).fit(X)
     assert parallel.best_params_ == serial.best_params_

@@ -1,20 +1,13 @@
 """skae.datasets: MNIST from a file, the env var or Keras's cache; the bundled digits."""
 
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import MNIST_PATH, needs_mnist
 
 from skae import datasets
 from skae.datasets import load_digits, load_mnist
-
-MNIST_PATH = Path(
-    os.environ.get("SKAE_MNIST", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist.npz")
-)
-
-needs_mnist = pytest.mark.skipif(not MNIST_PATH.exists(), reason=f"MNIST file not found at {MNIST_PATH}")
 
 
 @pytest.fixture

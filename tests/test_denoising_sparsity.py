@@ -75,6 +75,7 @@ def test_noise_changes_training_not_the_model_or_inference(make, digits):
     np.testing.assert_array_equal(noisy.score_samples(X), noisy.score_samples(X))
 
 
+@pytest.mark.slow  # two 25-epoch fits; the tests above check the noise itself, fast
 def test_denoising_autoencoder_restores_corrupted_digits_better(digits):
     X = digits[0]
     corrupted = X * (np.random.default_rng(1).random(X.shape) >= 0.4)

@@ -53,6 +53,13 @@ ESTIMATORS = [
 
 #: Indices in ESTIMATORS of the backend set: DenseAutoencoder(epochs=1), the default-sized conv, the VAE.
 BACKEND_SET = {1, 2, 5}
+#: Second instances of a class (a small dense and conv model, the conv VAE):
+#: their checks are slow, so the fast set runs one instance of each class.
+SLOW_SET = {3, 4, 6}
+#: scikit-learn's sparse checks fit once per sparse format; tests/test_sparse.py
+#: checks the wrapper's and the VAE's sparse input, so theirs are slow too.
+SLOW_SPARSE_SET = {0, 5}
+SPARSE_CHECKS = {"check_estimator_sparse_array", "check_estimator_sparse_matrix"}
 
 
 #: scikit-learn's sparse check takes any estimator with predict_proba for a
@@ -84,6 +91,8 @@ def _checks():
             # also runs their checks under JAX and PyTorch.
             if index in BACKEND_SET:
                 marks.append(pytest.mark.backends)
+            if index in SLOW_SET or (index in SLOW_SPARSE_SET and name in SPARSE_CHECKS):
+                marks.append(pytest.mark.slow)
             yield pytest.param(est, check, id=f"{index}-{type(estimator).__name__}-{name}", marks=marks)
 
 

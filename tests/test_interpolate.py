@@ -3,33 +3,22 @@
 import numpy as np
 import pytest
 
-from skae import ConvAutoencoder, DenseAutoencoder, interpolate
+from skae import interpolate
 
 
-@pytest.fixture(scope="module")
-def dense(digits):
-    return DenseAutoencoder(hidden_layer_sizes=(32,), latent_dim=6, epochs=2, random_state=0).fit(digits[0])
-
-
-@pytest.fixture(scope="module")
-def conv_on_images(digits):
-    images = digits[0].reshape(-1, 8, 8)
-    return ConvAutoencoder(filters=(4, 8), latent_dim=6, epochs=1, random_state=0).fit(images), images
-
-
-def test_linear_ends_are_the_reconstructions_and_the_middle_the_mean_code(dense, digits):
+def test_linear_ends_are_the_reconstructions_and_the_middle_the_mean_code(fitted_dense, digits):
     X = digits[0]
-    samples, Z = interpolate(dense, X[0], X[1], n_steps=3, return_latent=True)
+    samples, Z = interpolate(fitted_dense, X[0], X[1], n_steps=3, return_latent=True)
     assert samples.shape == (3, 64) and Z.shape == (3, 6)
-    codes = dense.transform(X[:2])
+    codes = fitted_dense.transform(X[:2])
     np.testing.assert_allclose(Z[[0, 2]], codes, rtol=1e-6)
     np.testing.assert_allclose(Z[1], codes.mean(axis=0), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(samples[[0, 2]], dense.inverse_transform(codes), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(samples[1], dense.inverse_transform(Z[1:2])[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(samples[[0, 2]], fitted_dense.inverse_transform(codes), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(samples[1], fitted_dense.inverse_transform(Z[1:2])[0], rtol=1e-5, atol=1e-6)
 
 
-def test_linear_steps_are_evenly_spaced(dense, digits):
-    _, Z = interpolate(dense, digits[0][3], digits[0][7], n_steps=6, return_latent=True)
+def test_linear_steps_are_evenly_spaced(fitted_dense, digits):
+    _, Z = interpolate(fitted_dense, digits[0][3], digits[0][7], n_steps=6, return_latent=True)
     steps = np.diff(Z, axis=0)
     np.testing.assert_allclose(steps, np.broadcast_to(steps[0], steps.shape), rtol=1e-4, atol=1e-6)
 
@@ -54,13 +43,13 @@ def test_spherical_follows_the_great_circle():
     np.testing.assert_allclose(interpolate(Identity(), a, 2 * a, n_steps=3, method="spherical")[1], [4.5, 0.0])
 
 
-def test_spherical_on_an_autoencoder(dense, digits):
-    samples = interpolate(dense, digits[0][0], digits[0][5], n_steps=4, method="spherical")
+def test_spherical_on_an_autoencoder(fitted_dense, digits):
+    samples = interpolate(fitted_dense, digits[0][0], digits[0][5], n_steps=4, method="spherical")
     assert samples.shape == (4, 64) and np.all(np.isfinite(samples))
 
 
-def test_conv_fitted_on_images_interpolates_images(conv_on_images):
-    ae, images = conv_on_images
+def test_conv_fitted_on_images_interpolates_images(fitted_conv, digits):
+    ae, images = fitted_conv, digits[0].reshape(-1, 8, 8)
     samples = interpolate(ae, images[0], images[1], n_steps=5)
     assert samples.shape == (5, 8, 8)
     np.testing.assert_allclose(samples[0], ae.inverse_transform(ae.transform(images[:1]))[0], rtol=1e-5, atol=1e-6)
@@ -74,17 +63,17 @@ def test_conv_fitted_on_images_interpolates_images(conv_on_images):
         ({"method": "cubic"}, ValueError, r"method must be one of \['linear', 'spherical'\]; got 'cubic'"),
     ],
 )
-def test_bad_arguments(dense, digits, kwargs, error, match):
+def test_bad_arguments(fitted_dense, digits, kwargs, error, match):
     with pytest.raises(error, match=match):
-        interpolate(dense, digits[0][0], digits[0][1], **kwargs)
+        interpolate(fitted_dense, digits[0][0], digits[0][1], **kwargs)
 
 
-def test_bad_samples(dense, digits):
+def test_bad_samples(fitted_dense, digits):
     X = digits[0]
     with pytest.raises(ValueError, match=r"same shape; got \(64,\) and \(2, 64\)"):
-        interpolate(dense, X[0], X[:2])
+        interpolate(fitted_dense, X[0], X[:2])
     with pytest.raises(ValueError, match="64 features"):
-        interpolate(dense, X[0, :10], X[1, :10])
+        interpolate(fitted_dense, X[0, :10], X[1, :10])
     with pytest.raises(TypeError, match="KMeans has no inverse_transform"):
         from sklearn.cluster import KMeans
 

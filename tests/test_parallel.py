@@ -43,6 +43,9 @@ def assert_same_search(result, reference):
     )
 
 
+# Worker processes each import TensorFlow, and a Dask cluster starts its own:
+# these are slow. The fast set searches in two processes in test_wrapper.py.
+@pytest.mark.slow
 def test_grid_search_with_two_processes(data, serial):
     result = search(n_jobs=2).fit(data)
     assert_same_search(result, serial)
@@ -62,6 +65,7 @@ def test_threads_are_left_alone_in_the_main_process(monkeypatch):
     assert limit_worker_threads() is None
 
 
+@pytest.mark.slow
 def test_grid_search_on_a_local_dask_cluster(data, serial):
     distributed = pytest.importorskip("distributed")
     with (
@@ -80,6 +84,7 @@ def test_grid_search_on_a_local_dask_cluster(data, serial):
     assert_same_search(result, serial)
 
 
+@pytest.mark.slow
 def test_transform_a_dask_array_on_a_local_cluster(data, serial):
     distributed = pytest.importorskip("distributed")
     da = pytest.importorskip("dask.array")

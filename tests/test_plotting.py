@@ -15,7 +15,7 @@ from matplotlib.offsetbox import AnnotationBbox  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from skae import DenseAutoencoder, interpolate  # noqa: E402
+from skae import interpolate  # noqa: E402
 from skae.plotting import (  # noqa: E402
     embed,
     plot_history,
@@ -36,11 +36,6 @@ def close_figures():
 def small(digits):
     X, y = digits
     return X[:300], y[:300]
-
-
-@pytest.fixture(scope="module")
-def ae(digits):
-    return DenseAutoencoder(hidden_layer_sizes=(32,), latent_dim=6, epochs=2, random_state=0).fit(digits[0])
 
 
 def render(fig, tmp_path, name="figure.png"):
@@ -109,30 +104,32 @@ def test_latent_images_draws_thumbnails_at_their_points(small, tmp_path):
     assert len(ax.get_xticks()) == 0 and len(ax.get_yticks()) == 0
 
 
-def test_reconstructions_from_an_autoencoder_or_arrays(ae, digits, tmp_path):
+def test_reconstructions_from_an_autoencoder_or_arrays(fitted_dense, digits, tmp_path):
     X = digits[0][:6]
-    fig = plot_reconstructions(X, ae, n_images=6)
+    fig = plot_reconstructions(X, fitted_dense, n_images=6)
     render(fig, tmp_path)
     assert len(fig.axes) == 12
     top, bottom = fig.axes[0].images[0].get_array(), fig.axes[6].images[0].get_array()
     np.testing.assert_allclose(top, X[0].reshape(8, 8))
-    np.testing.assert_allclose(bottom, ae.inverse_transform(ae.transform(X[:1]))[0].reshape(8, 8), rtol=1e-5)
+    np.testing.assert_allclose(
+        bottom, fitted_dense.inverse_transform(fitted_dense.transform(X[:1]))[0].reshape(8, 8), rtol=1e-5
+    )
     fig = plot_reconstructions(X, 1 - X, n_images=3)
     assert len(fig.axes) == 6
 
 
-def test_interpolation_strip(ae, digits, tmp_path):
-    steps = interpolate(ae, digits[0][0], digits[0][1], n_steps=7)
+def test_interpolation_strip(fitted_dense, digits, tmp_path):
+    steps = interpolate(fitted_dense, digits[0][0], digits[0][1], n_steps=7)
     fig = plot_interpolation(steps)
     render(fig, tmp_path)
     assert len(fig.axes) == 7
     assert [a.get_title() for a in fig.axes][::3] == ["0", "0.5", "1"]
 
 
-def test_history_from_an_estimator_or_a_dict(ae, tmp_path):
-    ax = plot_history(ae)
+def test_history_from_an_estimator_or_a_dict(fitted_dense, tmp_path):
+    ax = plot_history(fitted_dense)
     render(ax.figure, tmp_path)
-    np.testing.assert_allclose(ax.lines[0].get_ydata(), ae.history_["loss"])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), fitted_dense.history_["loss"])
     ax = plot_history({"loss": [0.5, 0.2, 0.1], "val_loss": [0.6, 0.3, 0.25]})
     assert [line.get_label() for line in ax.lines] == ["loss", "val_loss"]
     assert ax.get_yscale() == "log"
@@ -147,12 +144,12 @@ def test_history_labels_a_log_axis_with_plain_numbers(tmp_path):
     assert labels and all(text.startswith("0.0") for text in labels), labels
 
 
-def test_new_figures_keep_their_labels_inside(ae, digits, tmp_path):
+def test_new_figures_keep_their_labels_inside(fitted_dense, digits, tmp_path):
     X = digits[0][:4]
     figures = [
-        plot_history(ae, figsize=(3, 2)).figure,
+        plot_history(fitted_dense, figsize=(3, 2)).figure,
         plot_latent_map(X[:, :2], digits[1][:4], embedder="precomputed", figsize=(3, 2)).figure,
-        plot_reconstructions(X, ae, n_images=4),
+        plot_reconstructions(X, fitted_dense, n_images=4),
         plot_interpolation(X),
     ]
     for fig in figures:
@@ -165,13 +162,13 @@ def test_new_figures_keep_their_labels_inside(ae, digits, tmp_path):
         assert drawn.x1 <= width + 0.01 and drawn.y1 <= height + 0.01, drawn
 
 
-def test_digits_are_drawn_dark_on_white_everywhere(ae, digits):
+def test_digits_are_drawn_dark_on_white_everywhere(fitted_dense, digits):
     X = digits[0][:3]
     xy = X[:, :2]
     thumbnails = plot_latent_images(xy, X, embedder="precomputed", n_images=1, figsize=(3, 3))
     cmaps = {
         thumbnails.artists[0].offsetbox.get_children()[0].get_cmap().name,
-        plot_reconstructions(X, ae, n_images=3).axes[0].images[0].get_cmap().name,
+        plot_reconstructions(X, fitted_dense, n_images=3).axes[0].images[0].get_cmap().name,
         plot_interpolation(X).axes[0].images[0].get_cmap().name,
     }
     assert cmaps == {"gray_r"}

@@ -53,6 +53,7 @@ def test_clustering_pipeline_without_umap_says_how_to_install(monkeypatch):
         clustering_pipeline(10)
 
 
+@pytest.mark.slow  # two 15-epoch fits of 784-unit layers
 def test_reconstruction_preset_reconstructs_better_than_the_tutorial_model(digits):
     X, _ = digits
     preset = reconstruction_autoencoder(8, epochs=15, random_state=0).fit(X)
