@@ -367,10 +367,11 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     def _make_autoencoder(self, seed):
         """Return the unfitted autoencoder to pretrain, seeded with ``seed``."""
         if self.autoencoder is None:
-            from .presets import clustering_autoencoder
+            from ._dense import DEC_NETWORK, DenseAutoencoder
 
-            return clustering_autoencoder(
-                self.n_clusters,
+            return DenseAutoencoder(
+                **DEC_NETWORK,
+                latent_dim=self.n_clusters,
                 epochs=self.pretrain_epochs,
                 batch_size=self.batch_size,
                 output_activation="linear",

@@ -12,6 +12,18 @@ def _decoder_sizes(hidden, decoder_layer_sizes):
     return hidden[::-1] if decoder_layer_sizes is None else positive_ints("decoder_layer_sizes", decoder_layer_sizes)
 
 
+#: The network of DEC and N2D (Xie et al., 2016; McConville et al., 2020), as
+#: DenseAutoencoder parameters with a latent size of one unit per cluster:
+#: ``presets.clustering_autoencoder`` builds it, and DeepEmbeddedClustering
+#: pretrains it by default.
+DEC_NETWORK = {
+    "hidden_layer_sizes": (500, 500, 2000),
+    "decoder_layer_sizes": None,
+    "activation": "relu",
+    "latent_activation": "linear",
+}
+
+
 @fill_shared_parameters
 class DenseAutoencoder(AutoencoderTransformer):
     """Fully connected autoencoder as a scikit-learn transformer.

@@ -7,7 +7,7 @@ with ``set_params`` or tuned with ``GridSearchCV``.
 
 from __future__ import annotations
 
-from ._dense import DenseAutoencoder
+from ._dense import DEC_NETWORK, DenseAutoencoder
 
 __all__ = [
     "N2D_UMAP_PARAMS",
@@ -68,11 +68,8 @@ def clustering_autoencoder(n_clusters=10, *, epochs=20, batch_size=256, random_s
     MNIST pixels scaled to [0, 1]) and returns KMeans's cluster labels.
     """
     settings = {
-        "hidden_layer_sizes": (500, 500, 2000),
-        "decoder_layer_sizes": None,
+        **DEC_NETWORK,
         "latent_dim": n_clusters,
-        "activation": "relu",
-        "latent_activation": "linear",
         "epochs": epochs,
         "batch_size": batch_size,
         "random_state": random_state,

@@ -70,6 +70,7 @@ def test_round_trips_give_bit_identical_transform(fixture, round_trip, request, 
 
 
 @pytest.mark.parametrize("make", [small_dense, small_conv])
+@pytest.mark.slow
 def test_random_state_makes_fits_identical_and_leaves_global_rngs_alone(make, digits):
     X = digits[0]
     random.seed(123)
@@ -175,6 +176,7 @@ def test_invalid_parameters_are_named(digits):
 # --- convolutional input layouts -------------------------------------------
 
 
+@pytest.mark.slow
 def test_conv_accepts_flat_2d_3d_and_4d_input_alike(digits):
     X = digits[0][:300]
     flat = small_conv(image_shape=(8, 8, 1)).fit(X)
@@ -224,6 +226,7 @@ def test_conv_transform_rejects_other_image_shapes(fitted_conv):
         fitted_conv.transform(np.zeros((2, 4, 16)))
 
 
+@pytest.mark.slow
 def test_tutorial_conv_model_on_real_mnist(mnist_small):
     X, _ = mnist_small
     est = ConvAutoencoder(image_shape=(28, 28, 1), epochs=5, batch_size=32, random_state=0).fit(X)
@@ -237,6 +240,7 @@ def test_tutorial_conv_model_on_real_mnist(mnist_small):
 # --- training options ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_history_validation_and_early_stopping(digits):
     est = small_dense(epochs=10, validation_fraction=0.2, early_stopping=True, patience=1, learning_rate=1e-4).fit(
         digits[0][:400]

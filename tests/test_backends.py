@@ -64,6 +64,7 @@ MAKERS = {
 
 
 @pytest.mark.parametrize("backend", backend_params(["jax", "torch"], slow=["jax"]))
+@pytest.mark.slow
 def test_no_tensorflow_unless_it_is_the_backend(backend, tmp_path):
     imported = run(
         backend,
@@ -151,6 +152,7 @@ def test_files_load_under_every_backend(backend, saved_files):
 
 
 @pytest.mark.parametrize("backend", backend_params(slow=["tensorflow", "jax"]))
+@pytest.mark.slow
 def test_user_networks_and_dec_on_every_backend(backend):
     out = run(
         backend,
@@ -214,6 +216,7 @@ def test_mirrored_training_on_two_devices(backend):
 
 
 @pytest.mark.parametrize("backend", backend_params(["torch"]))
+@pytest.mark.slow
 def test_mirrored_on_torch_says_what_to_use(backend):
     out = run(
         backend,
@@ -229,6 +232,7 @@ def test_mirrored_on_torch_says_what_to_use(backend):
 
 
 @pytest.mark.parametrize("backend", backend_params(["jax", "torch"]))
+@pytest.mark.slow
 def test_a_tensorflow_strategy_object_is_refused_elsewhere(backend):
     out = run(
         backend,

@@ -68,6 +68,7 @@ def test_bare_command_shows_usage(capsys):
     assert "usage: skae" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_demo_on_digits_writes_figures_and_report(tmp_path, capsys):
     out = tmp_path / "demo"
     argv = ["demo", "--dataset", "digits", "--n-samples", "300", "--epochs", "2", "--tsne-samples", "60"]

@@ -81,6 +81,7 @@ def check_search(search, n_candidates=4):
     return scores
 
 
+@pytest.mark.slow
 def test_grid_search_dense_vs_conv_sizes_latent_and_activation(digits, search_setup):
     X, y = digits
     X, y = X[:600], y[:600]

@@ -74,6 +74,7 @@ def test_save_load_pickle_deepcopy_are_bit_identical(fitted, X, tmp_path):
         np.testing.assert_array_equal(copied.inverse_transform(Z[:3]), est.inverse_transform(Z[:3]))
 
 
+@pytest.mark.slow
 def test_clone_refits_to_the_same_bits(fitted, X):
     kind, est = fitted
     data = data_for(kind, X)
@@ -120,6 +121,7 @@ def test_grid_search_in_two_processes_matches_one(X):
     )
 
 
+@pytest.mark.slow
 def test_deep_embedded_clustering_contract(X, tmp_path):
     dec = small_dec().fit(X)
     np.testing.assert_array_equal(dec.predict(X), dec.labels_)

@@ -46,6 +46,7 @@ def test_predict_proba_rows_sum_to_one_and_predict_is_their_argmax(fitted, digit
     np.testing.assert_array_equal(fitted.predict(X), q.argmax(axis=1))
 
 
+@pytest.mark.slow
 def test_fine_tuning_sharpens_the_soft_assignments(digits):
     # DEC's objective: the same pretraining and KMeans (same random_state),
     # then fine-tuning makes the assignments more confident.
@@ -58,6 +59,7 @@ def test_fine_tuning_sharpens_the_soft_assignments(digits):
     assert tuned.predict_proba(X).max(axis=1).mean() > start.predict_proba(X).max(axis=1).mean()
 
 
+@pytest.mark.slow
 def test_same_random_state_same_result_without_global_seeding(digits):
     X = digits[0][:300]
     np_state, py_state = np.random.get_state()[1].copy(), random.getstate()  # noqa: NPY002
@@ -71,6 +73,7 @@ def test_same_random_state_same_result_without_global_seeding(digits):
     assert not np.array_equal(a.cluster_centers_, c.cluster_centers_)
 
 
+@pytest.mark.slow
 def test_idec_trains_the_decoder_and_dec_leaves_it(digits):
     X = digits[0][:300]
     dec = small_dec(max_iter=20).fit(X)
@@ -114,6 +117,7 @@ def test_conv_dec_takes_images_and_flat_rows_like_its_autoencoder(digits):
         dec.predict(X.reshape(-1, 4, 16))
 
 
+@pytest.mark.slow
 def test_init_gives_the_starting_centres(digits):
     X = digits[0][:300]
     first = small_dec(max_iter=0).fit(X)
@@ -194,6 +198,7 @@ def test_fine_tuning_batches_continue_one_stream_of_passes():
     ],
     ids=["variational", "own-network"],
 )
+@pytest.mark.slow
 def test_any_skae_autoencoder_can_be_given(digits, autoencoder, latent_dim):
     X = digits[0][:300]
     dec = small_dec(autoencoder=autoencoder, n_clusters=4, max_iter=20).fit(X)

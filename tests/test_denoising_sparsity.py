@@ -64,6 +64,7 @@ def test_unknown_noise_kind_in_training_data():
     ],
     ids=["dense", "conv", "vae"],
 )
+@pytest.mark.slow
 def test_noise_changes_training_not_the_model_or_inference(make, digits):
     # Reproducibility of the noise itself is checked on the training data above.
     X = digits[0][:600]
@@ -109,6 +110,7 @@ def _all_layers(model):
             yield from _all_layers(layer)
 
 
+@pytest.mark.slow
 def test_latent_l1_regularises_only_the_latent_code_and_sparsifies_codes(digits):
     X = digits[0]
     plain = DenseAutoencoder(**SMALL, epochs=8).fit(X)

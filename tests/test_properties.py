@@ -61,6 +61,7 @@ def conv_case(draw):
 
 
 @pytest.mark.parametrize("case", [dense_case(), conv_case()], ids=["dense", "conv"])
+@pytest.mark.slow
 def test_shapes_dtypes_determinism_and_no_mutation(case):
     @SETTINGS
     @given(case)
@@ -82,6 +83,7 @@ def test_shapes_dtypes_determinism_and_no_mutation(case):
 
 
 @pytest.mark.parametrize("case", [dense_case(), conv_case()], ids=["dense", "conv"])
+@pytest.mark.slow
 def test_non_finite_values_are_rejected_wherever_they_are(case):
     @SETTINGS
     @given(case, st.sampled_from([np.nan, np.inf, -np.inf]), st.data())

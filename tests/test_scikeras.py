@@ -22,6 +22,7 @@ def classifier_model(meta, hidden=16):
     )
 
 
+@pytest.mark.slow
 def test_latents_feed_a_keras_classifier_under_grid_search(digits):
     X, y = digits
     X, y = X[:600], y[:600]

@@ -57,6 +57,7 @@ def _output(est, X):
 
 
 @pytest.mark.parametrize("kind", list(CASES))
+@pytest.mark.slow
 def test_skops_round_trip_is_bit_identical(kind, digits):
     X = digits[0][:300]
     est = CASES[kind]().fit(X)

@@ -53,6 +53,7 @@ def mnist_rows(mnist_small):
     return mnist_small[0][:600]
 
 
+@pytest.mark.slow
 def test_functional_pair_on_flat_mnist_in_a_pipeline_grid_search_and_round_trips(mnist_rows, tmp_path):
     X = mnist_rows
     ae = AutoencoderTransformer(skip_encoder, conv_decoder, input_shape=(28, 28, 1), epochs=2, random_state=0)
@@ -82,6 +83,7 @@ def test_functional_pair_on_flat_mnist_in_a_pipeline_grid_search_and_round_trips
     np.testing.assert_array_equal(twin.fit(X).transform(X), Z)
 
 
+@pytest.mark.slow
 def test_parallel_grid_search_over_builders(digits):
     X = digits[0][:300]
     search = GridSearchCV(small_wrapper(epochs=1), {"encoder": [dense_encoder, skip_free]}, cv=2, n_jobs=2).fit(X)
