@@ -50,6 +50,32 @@ def _cells(line):
     return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
 
+def _lines(markdown):
+    """Walk a results text line by line, headings left out.
+
+    Yields ``(section, table, line, row)``: the heading's number (such as
+    ``"4b"``, or ``"preamble"`` before the first), how many tables the
+    section has opened so far, the line, and for a table body row its
+    ``(header cell, cell)`` pairs (None for prose, a header or a separator).
+    """
+    section, table, header = "preamble", 0, None
+    for line in markdown.splitlines():
+        heading = _SECTION.match(line)
+        if heading:
+            section, table, header = heading.group(1), 0, None
+            continue
+        row = None
+        if not line.startswith("|"):
+            header = None
+        elif header is None:
+            header = _cells(line)
+            table += 1
+        elif not set(line.replace("|", "").strip()) <= set("-: "):  # not the separator under the header
+            # zip: a short row leaves cells out.
+            row = list(zip(header, _cells(line), strict=False))
+        yield section, table, line, row
+
+
 def extract(markdown):
     """Return the figures of a results Markdown text, in the order they appear.
 
@@ -67,27 +93,10 @@ def extract(markdown):
         ``column`` (the header cell) and ``value`` (the cell's text).
     """
     figures = []
-    section, table_index, header = "preamble", 0, None
-    for line in markdown.splitlines():
-        heading = _SECTION.match(line)
-        if heading:
-            section, table_index, header = heading.group(1), 0, None
-            continue
-        if not line.startswith("|"):
-            header = None
-            continue
-        if header is None:
-            header = _cells(line)
-            table_index += 1
-            continue
-        if set(line.replace("|", "").strip()) <= set("-: "):
-            continue  # the separator row under the header
-        cells = _cells(line)
-        for column, value in zip(header, cells, strict=False):  # a short row leaves cells out
+    for section, table, _, row in _lines(markdown):
+        for column, value in row or ():
             if NUMBER.search(value):
-                figures.append(
-                    {"section": section, "table": table_index, "row": cells[0], "column": column, "value": value}
-                )
+                figures.append({"section": section, "table": table, "row": row[0][1], "column": column, "value": value})
     return figures
 
 
@@ -109,21 +118,11 @@ def quantities(markdown):
         ``1007`` under ``wall (s)``). Integers lose their thousands commas;
         units are ``s``, ``ms``, ``min``, ``h``, ``%`` and ``x``.
     """
-    found, section, header = {}, "preamble", None
-    for line in markdown.splitlines():
-        heading = _SECTION.match(line)
-        if heading:
-            section, header = heading.group(1), None
-            continue
+    found = {}
+    for section, _, line, row in _lines(markdown):
         pairs = found.setdefault(section, set())
         pairs |= quantities_in(line)
-        if not line.startswith("|"):
-            header = None
-            continue
-        if header is None:
-            header = _cells(line)
-            continue
-        for column, value in zip(header, _cells(line), strict=False):
+        for column, value in row or ():
             unit = _HEADER_UNIT.search(column)
             if unit:
                 for integer in re.findall(
