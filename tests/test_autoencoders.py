@@ -5,7 +5,6 @@ import pickle
 import random
 from functools import partial
 
-import conftest
 import joblib
 import keras
 import numpy as np
@@ -16,6 +15,7 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 
+import conftest
 from skae import ConvAutoencoder
 from skae._inference import BUCKETS, run_in_batches
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from conftest import dense_decoder, dense_encoder, small_conv, small_dec, small_dense, small_wrapper
 from sklearn.cluster import KMeans
 from sklearn.pipeline import make_pipeline
 
+from conftest import dense_decoder, dense_encoder, small_conv, small_dec, small_dense, small_wrapper
 from skae import AutoencoderTransformer, VariationalAutoencoder
 
 sio = pytest.importorskip("skops.io")

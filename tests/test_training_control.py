@@ -4,12 +4,12 @@ import copy
 import pickle
 from functools import partial
 
-import conftest
 import keras
 import numpy as np
 import pytest
 from sklearn.base import clone
 
+import conftest
 from skae import ConvAutoencoder
 
 small_dense = partial(conftest.small_dense, epochs=3)

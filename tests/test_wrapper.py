@@ -6,7 +6,6 @@ import pickle
 import keras
 import numpy as np
 import pytest
-from conftest import dense_decoder, dense_encoder, small_wrapper
 from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
@@ -14,6 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 import skae
+from conftest import dense_decoder, dense_encoder, small_wrapper
 from skae import AutoencoderTransformer
 
 
