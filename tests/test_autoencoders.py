@@ -5,6 +5,7 @@ import pickle
 import random
 from functools import partial
 
+import _helpers
 import joblib
 import keras
 import numpy as np
@@ -15,7 +16,6 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 
-import conftest
 from skae import ConvAutoencoder
 from skae._inference import BUCKETS, run_in_batches
 
@@ -29,10 +29,10 @@ def tf_global_seed():
     return random_seed.get_seed(None)[0]
 
 
-small_dense = partial(conftest.small_dense, hidden_layer_sizes=(32,), latent_dim=6)
-small_conv = partial(conftest.small_conv, latent_dim=6)
+small_dense = partial(_helpers.small_dense, hidden_layer_sizes=(32,), latent_dim=6)
+small_conv = partial(_helpers.small_conv, latent_dim=6)
 
-# fitted_dense and fitted_conv (conftest) are these two, fitted on the digits.
+# fitted_dense and fitted_conv (conftest.py fixtures) are these two, fitted on the digits.
 
 
 # --- the sklearn contract -------------------------------------------------

@@ -5,8 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import MNIST_PATH, needs_mnist
+from _helpers import MNIST_PATH, needs_mnist
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 pytestmark = needs_mnist

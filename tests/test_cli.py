@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 import pytest
+from _helpers import MNIST_PATH, needs_mnist
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
-from conftest import MNIST_PATH, needs_mnist
 from skae import _demo, cli
 from skae.datasets import load_digits
 

@@ -12,13 +12,13 @@ import pickle
 import keras
 import numpy as np
 import pytest
+from _helpers import small_conv, small_dec, small_dense, small_wrapper
 from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 import skae
-from conftest import small_conv, small_dec, small_dense, small_wrapper
 from skae import VariationalAutoencoder
 
 pytestmark = pytest.mark.backends

@@ -4,8 +4,8 @@ import time
 
 import numpy as np
 import pytest
+from _helpers import MNIST_PATH, needs_mnist
 
-from conftest import MNIST_PATH, needs_mnist
 from skae import datasets
 from skae.datasets import load_digits, load_mnist
 

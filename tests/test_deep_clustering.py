@@ -7,11 +7,11 @@ import random
 import keras
 import numpy as np
 import pytest
+from _helpers import dense_decoder, dense_encoder, small_conv, small_dec
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 import skae
-from conftest import dense_decoder, dense_encoder, small_conv, small_dec
 from skae import AutoencoderTransformer, DeepEmbeddedClustering, VariationalAutoencoder
 from skae._clustering_layer import ClusteringLayer
 from skae._deep_clustering import soft_assignments, target_distribution

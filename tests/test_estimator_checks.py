@@ -1,9 +1,9 @@
 """scikit-learn's own estimator checks over every skae estimator."""
 
 import pytest
+from _helpers import dense_decoder, dense_encoder
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
-from conftest import dense_decoder, dense_encoder
 from skae import (
     AutoencoderTransformer,
     ConvAutoencoder,

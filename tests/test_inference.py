@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import keras
 import numpy as np
 import pytest
+from _helpers import small_conv, small_dec, small_dense, small_wrapper
 
-from conftest import small_conv, small_dec, small_dense, small_wrapper
 from skae import VariationalAutoencoder
 from skae._inference import BUCKETS, compile_model
 

@@ -5,8 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-
-from conftest import small_conv, small_dense, small_wrapper
+from _helpers import small_conv, small_dense, small_wrapper
 
 pytest.importorskip("skl2onnx")
 ort = pytest.importorskip("onnxruntime")

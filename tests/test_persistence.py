@@ -7,9 +7,9 @@ import zipfile
 import keras
 import numpy as np
 import pytest
+from _helpers import small_dense
 
 import skae
-from conftest import small_dense
 from skae import ConvAutoencoder, DenseAutoencoder
 
 # Also run under JAX and PyTorch in CI (the backend set).

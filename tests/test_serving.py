@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from _helpers import dense_decoder, dense_encoder, small_conv, small_dec, small_dense, small_wrapper
 from sklearn.cluster import KMeans
 from sklearn.pipeline import make_pipeline
 
-from conftest import dense_decoder, dense_encoder, small_conv, small_dec, small_dense, small_wrapper
 from skae import AutoencoderTransformer, VariationalAutoencoder
 
 sio = pytest.importorskip("skops.io")
@@ -64,7 +64,7 @@ def test_skops_round_trip_is_bit_identical(kind, digits):
     data = sio.dumps(est)
     untrusted = sio.get_untrusted_types(data=data)
     # No Keras, NumPy or layout types to trust; builder functions are the user's own.
-    assert set(untrusted) - {"conftest.dense_encoder", "conftest.dense_decoder"} <= SKAE_TYPES, untrusted
+    assert set(untrusted) - {"_helpers.dense_encoder", "_helpers.dense_decoder"} <= SKAE_TYPES, untrusted
     loaded = sio.loads(data, trusted=untrusted)
     np.testing.assert_array_equal(_output(loaded, X), _output(est, X))
     if kind.startswith("dec"):

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _helpers import small_conv, small_dense, small_wrapper
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
 from sklearn.utils import get_tags
 
-from conftest import small_conv, small_dense, small_wrapper
 from skae import AutoencoderTransformer, ConvAutoencoder, DenseAutoencoder, VariationalAutoencoder
 
 pytestmark = pytest.mark.backends

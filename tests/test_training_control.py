@@ -4,15 +4,15 @@ import copy
 import pickle
 from functools import partial
 
+import _helpers
 import keras
 import numpy as np
 import pytest
 from sklearn.base import clone
 
-import conftest
 from skae import ConvAutoencoder
 
-small_dense = partial(conftest.small_dense, epochs=3)
+small_dense = partial(_helpers.small_dense, epochs=3)
 
 
 class InterruptAt(keras.callbacks.Callback):

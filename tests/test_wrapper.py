@@ -6,6 +6,7 @@ import pickle
 import keras
 import numpy as np
 import pytest
+from _helpers import dense_decoder, dense_encoder, small_wrapper
 from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
@@ -13,7 +14,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 import skae
-from conftest import dense_decoder, dense_encoder, small_wrapper
 from skae import AutoencoderTransformer
 
 
@@ -230,7 +230,7 @@ def test_functions_are_saved_by_import_name_and_never_imported_on_load(digits, t
     with zipfile.ZipFile(tmp_path / "ok.skae") as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     meta = json.loads(members["skae.json"])
-    assert meta["params"]["encoder"] == {"callable": "conftest:dense_encoder"}
+    assert meta["params"]["encoder"] == {"callable": "_helpers:dense_encoder"}
     meta["params"]["encoder"] = {"callable": "skae_tests_never_imported:dense_encoder"}
     members["skae.json"] = json.dumps(meta).encode()
     with zipfile.ZipFile(tmp_path / "missing.skae", "w") as archive:
