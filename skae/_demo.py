@@ -43,12 +43,13 @@ DEFAULT_N_SAMPLES = 20_000
 # code smaller than their 64 pixels.
 MNIST_DEFAULTS = (10, 256, 64)
 DIGITS_DEFAULTS = (30, 32, 16)
-# The clusterings the demo can run: results key, name in the summary and the
-# report, and the key of its seconds.
+# The clusterings the demo can run: results key, name in the summary (and
+# in the "best here" line), name in the report's table, and the key of its
+# seconds.
 CLUSTERING_ROWS = (
-    ("cluster_ae", "KMeans on latent codes", "kmeans_seconds_ae"),
-    ("cluster_raw", "KMeans on raw pixels", "kmeans_seconds_raw"),
-    ("cluster_recommended", f"recommended ({RECOMMENDED})", "recommended_seconds"),
+    ("cluster_ae", "KMeans on latent codes", "KMeans on latent codes", "kmeans_seconds_ae"),
+    ("cluster_raw", "KMeans on raw pixels", "KMeans on raw pixels", "kmeans_seconds_raw"),
+    ("cluster_recommended", f"recommended ({RECOMMENDED})", f"recommended: {RECOMMENDED}", "recommended_seconds"),
 )
 
 
@@ -342,7 +343,7 @@ def best_clustering(results):
     """
     ran = [
         {"method": name, "key": key, "accuracy": results[key]["accuracy"], "seconds": results[seconds]}
-        for key, name, seconds in CLUSTERING_ROWS
+        for key, name, _, seconds in CLUSTERING_ROWS
         if results.get(key) is not None
     ]
     return max(ran, key=lambda row: (row["accuracy"], -row["seconds"]))
@@ -458,16 +459,12 @@ def write_report(path, results):
         "| features | accuracy | NMI | ARI | seconds |",
         "| --- | --- | --- | --- | --- |",
     ]
-    rows = [
-        ("KMeans on latent codes", r["cluster_ae"], r["kmeans_seconds_ae"]),
-        ("KMeans on raw pixels", r["cluster_raw"], r["kmeans_seconds_raw"]),
-    ]
-    if r["cluster_recommended"] is not None:
-        rows.append((f"recommended: {RECOMMENDED}", r["cluster_recommended"], r["recommended_seconds"]))
-    for name, scores, seconds in rows:
-        lines.append(
-            f"| {name} | {scores['accuracy']:.3f} | {scores['NMI']:.3f} | {scores['ARI']:.3f} | {seconds:.1f} |"
-        )
+    for key, _, name, seconds in CLUSTERING_ROWS:
+        scores = r[key]
+        if scores is not None:
+            lines.append(
+                f"| {name} | {scores['accuracy']:.3f} | {scores['NMI']:.3f} | {scores['ARI']:.3f} | {r[seconds]:.1f} |"
+            )
     lines += ["", "Accuracy matches clusters to digits one to one (Hungarian method)."]
     if r["cluster_recommended"] is not None:
         lines += [
@@ -504,7 +501,7 @@ def print_summary(results, report_path, say):
     say(f"test reconstruction MSE: autoencoder {r['mse_ae']:.5f}, PCA ({r['pca_components']}) {r['mse_pca']:.5f}")
     # The KMeans lines line up; the recommended one's longer name is not padded.
     width = len("KMeans on latent codes")
-    for key, name, _ in CLUSTERING_ROWS:
+    for key, name, _, _ in CLUSTERING_ROWS:
         s = r[key]
         if s is not None:
             say(f"{name.ljust(width)}: accuracy {s['accuracy']:.3f}, NMI {s['NMI']:.3f}, ARI {s['ARI']:.3f}")
