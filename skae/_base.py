@@ -68,6 +68,7 @@ SHARED_CONSTRAINTS = {
     "verbose": ["verbose"],
     "noise": [StrOptions(set(NOISE_KINDS)), None],
     "noise_level": [Interval(Real, 0, None, closed="left")],
+    "shift": [Interval(Real, 0, 1, closed="left")],
     "latent_l1": [Interval(Real, 0, None, closed="left")],
     "contamination": [Interval(Real, 0, 0.5, closed="right")],
     "warm_start": ["boolean"],
@@ -97,6 +98,7 @@ TRAINING_PARAMS = frozenset(
         "distribute_strategy",
         "noise",
         "noise_level",
+        "shift",
         "contamination",
     }
 )
@@ -270,6 +272,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         verbose=0,
         noise=None,
         noise_level=0.1,
+        shift=0.0,
         latent_l1=0.0,
         contamination=0.1,
         warm_start=False,
@@ -291,6 +294,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.verbose = verbose
         self.noise = noise
         self.noise_level = noise_level
+        self.shift = shift
         self.latent_l1 = latent_l1
         self.contamination = contamination
         self.warm_start = warm_start
@@ -340,7 +344,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             nd_input = request.nd_input or ()
         else:
             request = None
-            nd_input = ANY_ND_INPUT if len(self.layout_.sample_shape) > 1 else ()
+            fitted_nd = len(self.layout_.sample_shape) > 1 or len(self.layout_.data_shape) > 1
+            nd_input = ANY_ND_INPUT if fitted_nd else ()
         if ndim > 2 and ndim in nd_input:
             samples = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES, input_name="X", estimator=self)
             data_shape = samples.shape[1:]
@@ -539,6 +544,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         from . import _guards, _training
 
         x = self.layout_.to_model(X.astype(np.float32, copy=False))
+        image_shape = self._image_shape() if self.shift else None
         x_train, x_val = self._split_validation(x, seed)
         batches = _training.TrainingBatches(
             x_train,
@@ -547,6 +553,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             noise=self.noise,
             noise_level=self.noise_level,
             multiple_of=placement.n_devices,
+            image_shape=image_shape,
+            shift=_training.shift_pixels(self.shift, image_shape) if self.shift else (0, 0),
         )
         validation_data = None
         if x_val is not None:
@@ -610,6 +618,21 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 f"{', '.join(f'{key}={built.get(key)!r} -> {getattr(self, key)!r}' for key in changed)}. "
                 "Set warm_start=False, or clone the estimator, to build a new model."
             )
+
+    def _image_shape(self):
+        """Return the shape of one sample as an image, height and width first, for ``shift``.
+
+        Images given as images keep their own shape; flat rows are images
+        where the model reads them as such (a convolutional network).
+        """
+        for shape in (self.layout_.data_shape, self.layout_.sample_shape):
+            if len(shape) >= 2:
+                return shape
+        raise ValueError(
+            f"shift={self.shift} moves images, but {type(self).__name__} got flat rows of "
+            f"{self.layout_.data_shape[0]} features, which it does not read as images. Give X as images of shape "
+            "(n_samples, height, width[, channels]), or set shift=0."
+        )
 
     def _check_noise_level(self):
         if self.noise == "mask" and self.noise_level >= 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer
 from ._docstrings import fill_shared_parameters
-from ._layout import LayoutRequest
+from ._layout import ANY_ND_INPUT, LayoutRequest, flat_sample
 from ._validation import positive_ints
 
 
@@ -122,6 +122,7 @@ class DenseAutoencoder(AutoencoderTransformer):
         verbose=0,
         noise=None,
         noise_level=0.1,
+        shift=0.0,
         latent_l1=0.0,
         contamination=0.1,
         warm_start=False,
@@ -141,6 +142,7 @@ class DenseAutoencoder(AutoencoderTransformer):
             verbose=verbose,
             noise=noise,
             noise_level=noise_level,
+            shift=shift,
             latent_l1=latent_l1,
             contamination=contamination,
             warm_start=warm_start,
@@ -154,7 +156,10 @@ class DenseAutoencoder(AutoencoderTransformer):
         self.output_activation = output_activation
 
     def _layout_request(self):
-        return LayoutRequest(shape=None, name="n_features_in_")
+        # Images are taken too, as flat rows of their values: the layout
+        # keeps their shape for image augmentation (``shift``) and for
+        # returning reconstructions as images.
+        return LayoutRequest(shape=None, name="n_features_in_", nd_input=ANY_ND_INPUT, default=flat_sample)
 
     def _takes_sparse(self):
         return True

@@ -60,6 +60,17 @@ SHARED_PARAMETERS = {
         "Standard deviation of the Gaussian noise, or the masking probability (then below 1). Ignored when "
         "``noise=None``.",
     ),
+    "shift": (
+        "float in [0, 1), default=0.0",
+        "Image augmentation: train on copies of the images moved by up to this fraction of their height and "
+        "width (rounded to whole pixels; 0.1 is up to 3 pixels of a 28x28 digit), a fresh random move for every "
+        "batch (seeded by ``random_state``), with the uncovered border filled with zeros, as "
+        "``keras.layers.RandomTranslation`` does. Input and target move together, so the model learns from "
+        "more images rather than to undo the move (unlike ``noise``). Needs image samples: X given as images "
+        "``(n_samples, height, width[, channels])``, or a model that reads its flat rows as images (a "
+        ":class:`~skae.ConvAutoencoder`). ``transform`` and scoring never move anything. 0 trains on the images "
+        "as they are.",
+    ),
     "latent_l1": (
         "float >= 0, default=0.0",
         "Weight of an L1 activity penalty on the latent code (the mean over the batch of "

@@ -23,6 +23,7 @@ __all__ = [
     "LayoutRequest",
     "SampleLayout",
     "dense_rows",
+    "flat_sample",
     "input_ndim",
     "n_rows",
     "parse_shape",
@@ -99,6 +100,11 @@ class LayoutRequest:
     nd_input: tuple | None = None
     default: object = tuple
     noun: str = "samples"
+
+
+def flat_sample(data_shape):
+    """Return the sample shape of a model of flat rows: all of a sample's values in one axis."""
+    return (math.prod(data_shape),)
 
 
 def parse_shape(name, value, *, min_len=1, max_len=None, allow_none=False):

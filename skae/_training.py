@@ -11,7 +11,10 @@ the epoch and the batch index, never from a global generator:
 * a denoising autoencoder's input noise is drawn per batch from
   ``(seed, epoch, batch)``: fresh noise every epoch, and the same noise
   for the same batch however often (and from whichever thread) Keras asks
-  for it.
+  for it;
+* so are the random shifts of image augmentation (``shift``), which move
+  input and target together: the model learns from more images, not to
+  undo the move.
 
 Under data-parallel training each batch must split evenly over the
 devices; ``multiple_of`` trims every batch to a multiple of the device
@@ -39,6 +42,34 @@ def corrupt(x, noise, noise_level, rng):
     return x * (rng.random(x.shape, dtype=np.float32) >= noise_level)
 
 
+def shift_pixels(shift, image_shape):
+    """Return the largest move, in whole pixels, along height and width: ``shift`` times each, rounded."""
+    return tuple(int(round(shift * size)) for size in image_shape[:2])
+
+
+def random_shift(x, image_shape, pixels, rng):
+    """Return a copy of the batch ``x`` with each image moved by its own random whole-pixel offset.
+
+    Each sample of ``x`` is seen as an image of ``image_shape``, height and
+    width first (any further axes, such as channels, move with them). It
+    moves by up to ``pixels = (dy, dx)`` pixels along each axis, drawn
+    uniformly from ``rng``; what it uncovers is filled with zeros, and what
+    leaves the frame is lost, as in ``keras.layers.RandomTranslation`` with
+    ``fill_mode="constant"``.
+    """
+    dy, dx = pixels
+    n = len(x)
+    images = x.reshape((n, *image_shape))
+    height, width = image_shape[:2]
+    padded = np.pad(images, [(0, 0), (dy, dy), (dx, dx)] + [(0, 0)] * (images.ndim - 3))
+    top = rng.integers(0, 2 * dy + 1, n)
+    left = rng.integers(0, 2 * dx + 1, n)
+    rows = top[:, None] + np.arange(height)
+    cols = left[:, None] + np.arange(width)
+    moved = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    return moved.reshape(x.shape)
+
+
 class TrainingBatches(keras.utils.PyDataset):
     """Shuffled ``(input, target)`` batches of ``x`` for ``model.fit``, on any backend.
 
@@ -63,9 +94,28 @@ class TrainingBatches(keras.utils.PyDataset):
     multiple_of : int, default=1
         Every batch holds a multiple of this many rows (the number of
         devices of a data-parallel fit).
+    image_shape : tuple of int or None, default=None
+        The shape of one sample as an image, height and width first, for
+        ``shift``.
+    shift : tuple of (int, int), default=(0, 0)
+        Move each image (input and target alike) by up to this many pixels
+        along height and width, a fresh random move every epoch: data
+        augmentation, see :func:`random_shift`.
     """
 
-    def __init__(self, x, *, batch_size, seed, noise=None, noise_level=0.0, shuffle=True, multiple_of=1):
+    def __init__(
+        self,
+        x,
+        *,
+        batch_size,
+        seed,
+        noise=None,
+        noise_level=0.0,
+        shuffle=True,
+        multiple_of=1,
+        image_shape=None,
+        shift=(0, 0),
+    ):
         super().__init__()
         if noise is not None and noise not in NOISE_KINDS:
             raise ValueError(f"noise must be None or one of {NOISE_KINDS}; got {noise!r}.")
@@ -81,6 +131,8 @@ class TrainingBatches(keras.utils.PyDataset):
         self.noise = noise
         self.noise_level = noise_level
         self.shuffle = shuffle
+        self.image_shape = image_shape
+        self.shift = tuple(shift)
         self._usable = usable
         self._epoch = 0
         self._order = self._order_of(0)
@@ -104,6 +156,9 @@ class TrainingBatches(keras.utils.PyDataset):
             # Sorted rows gather faster and the batch is the same set.
             rows = np.sort(rows)
         target = dense_rows(self.x[rows])
+        if any(self.shift):
+            rng = np.random.default_rng((self.seed, self._epoch, index, 2))
+            target = random_shift(target, self.image_shape, self.shift, rng)
         if self.noise is None:
             return target, target
         rng = np.random.default_rng((self.seed, self._epoch, index, 1))
@@ -138,9 +193,15 @@ class StepBatches(keras.utils.PyDataset):
         Seeds the passes' orders.
     first_step, n_steps : int
         Steps of the stream this dataset serves.
+    image_shape : tuple of int or None, default=None
+        The shape of one sample as an image, for ``shift``.
+    shift : tuple of (int, int), default=(0, 0)
+        Move each input image by up to this many pixels along height and
+        width (:func:`random_shift`), a fresh move every step; a ``None``
+        target (the input itself) moves with it, the other targets do not.
     """
 
-    def __init__(self, x, targets, *, batch_size, seed, first_step, n_steps):
+    def __init__(self, x, targets, *, batch_size, seed, first_step, n_steps, image_shape=None, shift=(0, 0)):
         super().__init__()
         self.x = x
         self.targets = targets
@@ -148,6 +209,8 @@ class StepBatches(keras.utils.PyDataset):
         self.seed = seed
         self.first_step = first_step
         self.n_steps = n_steps
+        self.image_shape = image_shape
+        self.shift = tuple(shift)
         self._per_pass = -(-n_rows(x) // batch_size)
         self._pass, self._order = None, None
 
@@ -165,6 +228,9 @@ class StepBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         rows = self.rows(index)
         xb = dense_rows(self.x[rows])  # a sparse matrix one batch at a time
+        if any(self.shift):
+            rng = np.random.default_rng((self.seed, self.first_step + index, 2))
+            xb = random_shift(xb, self.image_shape, self.shift, rng)
         if isinstance(self.targets, tuple):
             return xb, tuple(xb if t is None else t[rows] for t in self.targets)
         return xb, (xb if self.targets is None else self.targets[rows])

@@ -1,0 +1,154 @@
+"""Image augmentation (``shift``): random moves of the training images, for the autoencoders and DEC."""
+
+import numpy as np
+import pytest
+from _helpers import small_conv, small_dec, small_dense
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skae import DeepEmbeddedClustering
+from skae._training import StepBatches, TrainingBatches, random_shift, shift_pixels
+
+
+def one_dot_images(n, size=9):
+    """``n`` images of ``size`` x ``size`` zeros with a single 1 in the middle."""
+    images = np.zeros((n, size, size), np.float32)
+    images[:, size // 2, size // 2] = 1.0
+    return images
+
+
+def dot_offsets(images, size=9):
+    """Where each ``size`` x ``size`` image's single 1 went, relative to the middle."""
+    n = len(images)
+    where = np.argwhere(images.reshape(n, size, size) == 1.0)
+    assert len(where) == n  # one dot per image, none lost
+    return where[:, 1:] - size // 2
+
+
+def test_shift_pixels_rounds_the_fraction_of_height_and_width():
+    assert shift_pixels(0.1, (28, 28, 1)) == (3, 3)
+    assert shift_pixels(0.1, (8, 8)) == (1, 1)
+    assert shift_pixels(0.25, (8, 20)) == (2, 5)
+
+
+def test_random_shift_moves_each_image_by_at_most_the_given_pixels():
+    images = one_dot_images(500)
+    moved = random_shift(images.reshape(500, -1), (9, 9), (2, 3), np.random.default_rng(0))
+    assert moved.shape == (500, 81)  # the batch keeps its layout
+    offsets = dot_offsets(moved)
+    assert offsets[:, 0].min() == -2 and offsets[:, 0].max() == 2
+    assert offsets[:, 1].min() == -3 and offsets[:, 1].max() == 3
+    # Every image draws its own move: all 35 of them turn up.
+    assert len({tuple(o) for o in offsets}) == 5 * 7
+    np.testing.assert_array_equal(images, one_dot_images(500))  # the input is untouched
+
+
+def test_random_shift_fills_the_uncovered_border_with_zeros_and_keeps_channels():
+    images = np.ones((50, 6, 6, 2), np.float32)
+    moved = random_shift(images, (6, 6, 2), (2, 2), np.random.default_rng(1))
+    assert moved.shape == images.shape
+    assert set(np.unique(moved)) <= {0.0, 1.0}
+    # Channels move together, and an image that moved lost a border of ones.
+    np.testing.assert_array_equal(moved[..., 0], moved[..., 1])
+    assert (moved.reshape(50, -1).sum(axis=1) < 72).any()
+
+
+def test_training_batches_move_input_and_target_together_and_reproducibly():
+    x = one_dot_images(40).reshape(40, 1, 81)[:, 0]
+    batches = TrainingBatches(x, batch_size=20, seed=0, image_shape=(9, 9), shift=(2, 2))
+    inputs, targets = batches[0]
+    np.testing.assert_array_equal(inputs, targets)
+    assert np.any(dot_offsets(inputs.reshape(-1, 9, 9)) != 0)
+    np.testing.assert_array_equal(batches[0][0], inputs)  # the same batch, the same moves
+    batches.on_epoch_end()
+    assert not all(np.array_equal(a, b) for a, b in zip(batches[0][0], inputs, strict=True))  # fresh ones
+
+
+def test_training_batches_shift_then_corrupt_the_input_only():
+    x = np.ones((40, 64), np.float32)
+    batches = TrainingBatches(x, batch_size=40, seed=0, noise="mask", noise_level=0.5, image_shape=(8, 8), shift=(1, 1))
+    inputs, targets = batches[0]
+    assert np.all(inputs <= targets)  # the mask only ever erases the moved target
+    assert np.mean(inputs[targets == 1] == 0) == pytest.approx(0.5, abs=0.05)
+
+
+def test_step_batches_move_the_inputs_and_the_reconstruction_target_not_the_assignments():
+    x = one_dot_images(30).reshape(30, -1)
+    p = np.random.default_rng(0).random((30, 3)).astype(np.float32)
+    moves = {"image_shape": (9, 9), "shift": (2, 2)}
+    batches = StepBatches(x, (p, None), batch_size=10, seed=0, first_step=0, n_steps=3, **moves)
+    xb, (pb, target) = batches[0]
+    rows = batches.rows(0)
+    np.testing.assert_array_equal(pb, p[rows])
+    np.testing.assert_array_equal(target, xb)
+    assert np.any(dot_offsets(xb.reshape(-1, 9, 9)) != 0)
+    # A round that starts later draws the moves of the same global steps.
+    later = StepBatches(x, (p, None), batch_size=10, seed=0, first_step=1, n_steps=2, **moves)
+    np.testing.assert_array_equal(later[0][0], batches[1][0])
+
+
+def test_dense_autoencoder_takes_images_and_shifts_them(digits):
+    X = digits[0][:300]
+    images = X.reshape(-1, 8, 8)
+    ae = small_dense(shift=0.1).fit(images)
+    assert ae.layout_.sample_shape == (64,) and ae.layout_.data_shape == (8, 8)
+    assert ae.n_features_in_ == 64
+    # Images and the same values as flat rows are the same samples.
+    np.testing.assert_array_equal(ae.transform(images[:5]), ae.transform(X[:5]))
+    assert ae.inverse_transform(ae.transform(images[:5])).shape == (5, 8, 8)
+    # shift only changes training: the model differs from an unshifted fit.
+    plain = small_dense().fit(images)
+    assert not np.allclose(plain.transform(images[:5]), ae.transform(images[:5]))
+
+
+def test_conv_autoencoder_shifts_flat_rows_it_reads_as_images(digits):
+    ae = small_conv(shift=0.25).fit(digits[0][:200])
+    assert ae._image_shape() == (8, 8, 1)
+    assert np.isfinite(ae.history_["loss"]).all()
+
+
+def test_shift_on_flat_rows_of_a_dense_model_says_what_to_give(digits):
+    X = digits[0][:100]
+    ae = small_dense().fit(X)
+    before = ae.transform(X[:3])
+    with pytest.raises(ValueError, match=r"shift=0.1 moves images, but DenseAutoencoder got flat rows of 64 features"):
+        ae.set_params(shift=0.1).fit(X)
+    # The failed fit left the fitted model as it was.
+    np.testing.assert_array_equal(ae.transform(X[:3]), before)
+
+
+@pytest.mark.parametrize("shift", [-0.1, 1.0, "some"])
+def test_bad_shift_is_named(shift, digits):
+    with pytest.raises(InvalidParameterError, match="'shift' parameter"):
+        small_dense(shift=shift).fit(digits[0][:50])
+    with pytest.raises(InvalidParameterError, match="'shift' parameter"):
+        DeepEmbeddedClustering(shift=shift).fit(digits[0][:50])
+
+
+def test_dec_shift_auto_moves_images_but_not_flat_rows(digits):
+    X = digits[0][:200]
+    dec = DeepEmbeddedClustering(pretrain_epochs=1, max_iter=5, update_interval=5, random_state=0)
+    assert dec._resolve_shift(X.reshape(-1, 8, 8)) == 0.1
+    assert dec._resolve_shift(X) == 0.0
+    # With a given autoencoder, "auto" is that autoencoder's own shift.
+    assert small_dec(autoencoder=small_conv(latent_dim=10, shift=0.2))._resolve_shift(X) == 0.2
+    fitted = small_dec(autoencoder=small_dense(latent_dim=10), max_iter=5).fit(X.reshape(-1, 8, 8))
+    assert fitted.autoencoder_.shift == 0.0
+    np.testing.assert_array_equal(fitted.predict(X), fitted.labels_)
+
+
+def test_dec_given_shift_is_set_on_its_autoencoder_and_used_in_fine_tuning(digits, monkeypatch):
+    X = digits[0][:200]
+    seen = []
+    original = StepBatches.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.append((kwargs["image_shape"], kwargs["shift"]))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StepBatches, "__init__", spy)
+    dec = small_dec(autoencoder=small_dense(latent_dim=10), shift=0.25, max_iter=10, update_interval=5)
+    dec.fit(X.reshape(-1, 8, 8))
+    assert dec.autoencoder_.shift == 0.25
+    assert dec.autoencoder.shift == 0.0  # the template is left as it was
+    assert seen and all(s == ((8, 8), (2, 2)) for s in seen)
+    assert np.array_equal(dec.predict(X.reshape(-1, 8, 8)), dec.labels_)
