@@ -167,3 +167,14 @@ def test_dec_given_shift_is_set_on_its_autoencoder_and_used_in_fine_tuning(digit
     assert dec.autoencoder.shift == 0.0  # the template is left as it was
     assert seen and all(s == ((8, 8), (2, 2)) for s in seen)
     assert np.array_equal(dec.predict(X.reshape(-1, 8, 8)), dec.labels_)
+
+
+def test_unmoved_images_cluster_exactly_like_their_flat_rows(digits):
+    # 8x8 images get no moves under "auto", so the default network sees the
+    # very batches that flat rows give it: the same fit, bit for bit.
+    X = digits[0][:200]
+    flat = small_dec(autoencoder=None, max_iter=10, update_interval=5, pretrain_epochs=1).fit(X)
+    images = small_dec(autoencoder=None, max_iter=10, update_interval=5, pretrain_epochs=1).fit(X.reshape(-1, 8, 8))
+    assert images.autoencoder_.shift == 0.0
+    np.testing.assert_array_equal(images.labels_, flat.labels_)
+    np.testing.assert_array_equal(images.cluster_centers_, flat.cluster_centers_)
