@@ -118,12 +118,12 @@ def test_shift_on_flat_rows_of_a_dense_model_says_what_to_give(digits):
     np.testing.assert_array_equal(ae.transform(X[:3]), before)
 
 
-def test_the_conv_preset_moves_its_images():
+def test_the_conv_preset_moves_images_when_asked():
     from skae.presets import deep_clustering
 
-    dcec = deep_clustering(10, autoencoder="conv")
-    assert dcec.autoencoder.shift == 0.1
-    assert dcec._resolve_shift(np.zeros((3, 784), np.float32)) == 0.1  # "auto": the autoencoder's own
+    flat = np.zeros((3, 784), np.float32)
+    assert deep_clustering(10, autoencoder="conv")._resolve_shift(flat) == 0.0  # "auto": its autoencoder's 0
+    assert deep_clustering(10, autoencoder="conv", shift=0.1)._resolve_shift(flat) == 0.1
 
 
 @pytest.mark.parametrize("shift", [-0.1, 1.0, "some"])
