@@ -544,7 +544,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         from . import _guards, _training
 
         x = self.layout_.to_model(X.astype(np.float32, copy=False))
-        image_shape = self._image_shape() if self.shift else None
+        moves = self._image_moves()
         x_train, x_val = self._split_validation(x, seed)
         batches = _training.TrainingBatches(
             x_train,
@@ -553,8 +553,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             noise=self.noise,
             noise_level=self.noise_level,
             multiple_of=placement.n_devices,
-            image_shape=image_shape,
-            shift=_training.shift_pixels(self.shift, image_shape) if self.shift else (0, 0),
+            **moves,
         )
         validation_data = None
         if x_val is not None:
@@ -618,6 +617,19 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 f"{', '.join(f'{key}={built.get(key)!r} -> {getattr(self, key)!r}' for key in changed)}. "
                 "Set warm_start=False, or clone the estimator, to build a new model."
             )
+
+    def _image_moves(self):
+        """Return the ``image_shape`` and ``shift`` (in pixels) arguments of the training batches.
+
+        Deep clustering's fine-tuning batches take the same, so both phases
+        move the images alike.
+        """
+        from . import _training
+
+        if not self.shift:
+            return {"image_shape": None, "shift": (0, 0)}
+        image_shape = self._image_shape()
+        return {"image_shape": image_shape, "shift": _training.shift_pixels(self.shift, image_shape)}
 
     def _image_shape(self):
         """Return the shape of one sample as an image, height and width first, for ``shift``.

@@ -384,7 +384,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
                 centers, init_labels = self._initialize_centers(codes, int(kmeans_seed))
             with times("finetune"):
                 labels, centers, n_iter = self._fine_tune(
-                    autoencoder, x, codes, centers, init_labels, int(shuffle_seed), shift
+                    autoencoder, x, codes, centers, init_labels, int(shuffle_seed)
                 )
         self.autoencoder_ = autoencoder
         self.n_features_in_ = autoencoder.n_features_in_
@@ -410,7 +410,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
                 return 0.0
             height, width = np.shape(X)[1:3]
             return DEFAULT_SHIFT if min(height, width) >= AUTO_SHIFT_MIN_SIDE else 0.0
-        return float(self.autoencoder.get_params().get("shift", 0.0))
+        return float(self.autoencoder.shift)
 
     def _make_autoencoder(self, seed, shift=0.0):
         """Return the unfitted autoencoder to pretrain, seeded with ``seed``, moving images by ``shift``."""
@@ -429,8 +429,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
                 random_state=seed,
                 verbose=2 if self.verbose else 0,  # Keras's one line per epoch
             )
-        autoencoder = clone(self.autoencoder).set_params(epochs=self.pretrain_epochs, random_state=seed)
-        return autoencoder if self.shift == "auto" else autoencoder.set_params(shift=shift)
+        return clone(self.autoencoder).set_params(epochs=self.pretrain_epochs, random_state=seed, shift=shift)
 
     def _initialize_centers(self, codes, seed):
         """Place the centres among the pretrained ``codes`` (flat rows): centres and labels."""
@@ -474,20 +473,20 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         model.compile(optimizer=optimizer, loss=losses, loss_weights=weights)
         return model, clustering
 
-    def _fine_tune(self, autoencoder, x, codes, centers, labels, seed, shift):
+    def _fine_tune(self, autoencoder, x, codes, centers, labels, seed):
         """Train on KL(P || Q) in rounds of ``update_interval`` steps; return labels, centres and steps.
 
         ``codes`` are the pretrained codes of ``x``, which the first round
-        uses as they are; later rounds encode ``x`` again. With ``shift``,
-        the steps see moved images, and the targets come from ``x`` as it is.
+        uses as they are; later rounds encode ``x`` again. The steps see
+        the images moved as the autoencoder's pretraining did (its
+        ``shift``); the targets come from ``x`` as it is.
         """
         from . import _guards, _training
 
         model, clustering = self._fine_tuning_model(autoencoder, centers)
         idec = self.reconstruction_weight > 0
         max_iter = self._max_iter(x.shape[0])
-        image_shape = autoencoder._image_shape() if shift else None
-        pixels = _training.shift_pixels(shift, image_shape) if shift else (0, 0)
+        moves = autoencoder._image_moves()
         n_iter, n_emptied = 0, 0
         self._say(f"Fine-tuning ({'IDEC' if idec else 'DEC'}) for at most {max_iter} steps ...")
         while True:
@@ -521,8 +520,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
                 seed=seed,
                 first_step=n_iter,
                 n_steps=n_steps,
-                image_shape=image_shape,
-                shift=pixels,
+                **moves,
             )
             _guards.guarded_fit(
                 model,
