@@ -150,6 +150,27 @@ def test_dec_shift_auto_moves_images_of_16_pixels_a_side_but_not_flat_rows_or_sm
     np.testing.assert_array_equal(fitted.predict(X), fitted.labels_)
 
 
+def test_dec_pretrain_epochs_auto_trains_moved_images_longer_within_a_sample_budget(digits):
+    dec = DeepEmbeddedClustering()
+    assert dec._pretrain_epochs(10_000, 0.0) == 100  # unmoved: as before
+    assert dec._pretrain_epochs(10_000, 0.1) == 200
+    assert dec._pretrain_epochs(1_000, 0.1) == 200
+    assert dec._pretrain_epochs(70_000, 0.1) == 29  # 2,000,000 samples at most
+    assert DeepEmbeddedClustering(pretrain_epochs=7)._pretrain_epochs(70_000, 0.1) == 7
+    X = digits[0][:60].reshape(-1, 8, 8)
+    moved = small_dec(autoencoder=small_dense(latent_dim=10), shift=0.25, pretrain_epochs="auto", max_iter=2).fit(X)
+    assert moved.autoencoder_.epochs == 200
+    assert moved.pretrain_epochs == "auto"  # the parameter is left as given
+    unmoved = small_dec(pretrain_epochs="auto", max_iter=2).fit(X)
+    assert unmoved.autoencoder_.epochs == 100
+
+
+@pytest.mark.parametrize("epochs", [0, 2.5, "many"])
+def test_bad_pretrain_epochs_is_named(epochs, digits):
+    with pytest.raises(InvalidParameterError, match="'pretrain_epochs' parameter"):
+        small_dec(pretrain_epochs=epochs).fit(digits[0][:50])
+
+
 @pytest.mark.backends
 def test_dec_given_shift_is_set_on_its_autoencoder_and_used_in_fine_tuning(digits, monkeypatch):
     X = digits[0][:200]
