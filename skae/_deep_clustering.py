@@ -439,7 +439,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             return self.pretrain_epochs
         if shift == 0:
             return AUTO_PRETRAIN_EPOCHS
-        return max(1, min(AUTO_PRETRAIN_EPOCHS_MOVED, -(-AUTO_PRETRAIN_SAMPLES // n_samples)))
+        return min(AUTO_PRETRAIN_EPOCHS_MOVED, -(-AUTO_PRETRAIN_SAMPLES // n_samples))
 
     def _make_autoencoder(self, seed, shift=0.0, epochs=AUTO_PRETRAIN_EPOCHS):
         """Return the unfitted autoencoder to pretrain for ``epochs``, seeded, moving images by ``shift``."""
