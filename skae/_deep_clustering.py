@@ -257,8 +257,8 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     ``shift="auto"`` trains on moved copies, they reached 0.842 ± 0.025,
     every seed at least 0.805, and the starts spread less; pretrained 200
     epochs instead of 100, which ``pretrain_epochs="auto"`` now chooses for
-    moved images, 0.857 ± 0.022, every seed at least 0.833, in 15 to 19
-    minutes a fit on two CPU cores. On the 8x8
+    moved images, 0.857 ± 0.022, every seed at least 0.833, in 15.2 to
+    18.6 minutes a fit on two CPU cores. On the 8x8
     digits given as images, the same moves (one pixel) lowered DEC below
     KMeans on the raw pixels on every seed (0.709 ± 0.039 against
     0.793 ± 0.002), hence no moves below 16 pixels a side.
