@@ -86,6 +86,7 @@ def run_one(X, y, seed, preset="dense", **params):
         "kmeans_raw": scores(raw),
         "n_iter": int(dec.n_iter_),
         "shift": float(dec.autoencoder_.shift),
+        "rotation": float(dec.autoencoder_.rotation),
         "pretrain_epochs": int(dec.autoencoder_.epochs),
         "wall_s": wall,
         "cpu_s": cpu,

@@ -69,6 +69,7 @@ SHARED_CONSTRAINTS = {
     "noise": [StrOptions(set(NOISE_KINDS)), None],
     "noise_level": [Interval(Real, 0, None, closed="left")],
     "shift": [Interval(Real, 0, 1, closed="left")],
+    "rotation": [Interval(Real, 0, 180, closed="both")],
     "latent_l1": [Interval(Real, 0, None, closed="left")],
     "contamination": [Interval(Real, 0, 0.5, closed="right")],
     "warm_start": ["boolean"],
@@ -99,6 +100,7 @@ TRAINING_PARAMS = frozenset(
         "noise",
         "noise_level",
         "shift",
+        "rotation",
         "contamination",
     }
 )
@@ -273,6 +275,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         noise=None,
         noise_level=0.1,
         shift=0.0,
+        rotation=0.0,
         latent_l1=0.0,
         contamination=0.1,
         warm_start=False,
@@ -295,6 +298,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.noise = noise
         self.noise_level = noise_level
         self.shift = shift
+        self.rotation = rotation
         self.latent_l1 = latent_l1
         self.contamination = contamination
         self.warm_start = warm_start
@@ -619,20 +623,24 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             )
 
     def _image_moves(self):
-        """Return the ``image_shape`` and ``shift`` (in pixels) arguments of the training batches.
+        """Return the ``image_shape``, ``shift`` (in pixels) and ``rotation`` arguments of the training batches.
 
         Deep clustering's fine-tuning batches take the same, so both phases
         move the images alike.
         """
         from . import _training
 
-        if not self.shift:
-            return {"image_shape": None, "shift": (0, 0)}
+        if not self.shift and not self.rotation:
+            return {"image_shape": None, "shift": (0, 0), "rotation": 0.0}
         image_shape = self._image_shape()
-        return {"image_shape": image_shape, "shift": _training.shift_pixels(self.shift, image_shape)}
+        return {
+            "image_shape": image_shape,
+            "shift": _training.shift_pixels(self.shift, image_shape),
+            "rotation": float(self.rotation),
+        }
 
     def _image_shape(self):
-        """Return the shape of one sample as an image, height and width first, for ``shift``.
+        """Return the shape of one sample as an image, height and width first, for ``shift`` and ``rotation``.
 
         Images given as images keep their own shape; flat rows are images
         where the model reads them as such (a convolutional network).
@@ -640,10 +648,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         for shape in (self.layout_.data_shape, self.layout_.sample_shape):
             if len(shape) >= 2:
                 return shape
+        moves = f"shift={self.shift} moves" if self.shift else f"rotation={self.rotation} turns"
         raise ValueError(
-            f"shift={self.shift} moves images, but {type(self).__name__} got flat rows of "
+            f"{moves} images, but {type(self).__name__} got flat rows of "
             f"{self.layout_.data_shape[0]} features, which it does not read as images. Give X as images of shape "
-            "(n_samples, height, width[, channels]), or set shift=0."
+            "(n_samples, height, width[, channels]), or set shift=0 and rotation=0."
         )
 
     def _check_noise_level(self):

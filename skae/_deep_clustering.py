@@ -179,6 +179,16 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         own ``shift``.
 
         .. versionadded:: 0.1.0
+    rotation : "auto" or float in [0, 180], default="auto"
+        Image augmentation in both phases, beside ``shift``: turn each
+        image by a random angle of up to this many degrees either way, as
+        DEC-DA does (10 degrees on MNIST; see the autoencoders'
+        ``rotation``). A float is set on the autoencoder too. ``"auto"``:
+        0 with the default network, and with a given autoencoder, that
+        autoencoder's own ``rotation``. Turned images count as moved for
+        ``pretrain_epochs="auto"``.
+
+        .. versionadded:: 0.1.0
     max_iter : int or "auto", default="auto"
         Most fine-tuning steps (batches). ``"auto"`` scales with the data:
         20 passes over it, and at least 4,000 steps. Fine-tuning usually
@@ -296,6 +306,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "pretrain_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "shift": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
+        "rotation": [StrOptions({"auto"}), Interval(Real, 0, 180, closed="both")],
         "max_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "update_interval": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, 1, closed="both")],
@@ -325,6 +336,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         alpha=1.0,
         pretrain_epochs="auto",
         shift="auto",
+        rotation="auto",
         max_iter="auto",
         update_interval=140,
         tol=0.001,
@@ -340,6 +352,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         self.alpha = alpha
         self.pretrain_epochs = pretrain_epochs
         self.shift = shift
+        self.rotation = rotation
         self.max_iter = max_iter
         self.update_interval = update_interval
         self.tol = tol
@@ -393,9 +406,9 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             times = _PhaseTimes()
             with times("pretrain"):
                 # The autoencoder validates X, once, and learns its layout.
-                shift = self._resolve_shift(X)
-                epochs = self._pretrain_epochs(n_samples, shift)
-                autoencoder = self._make_autoencoder(int(ae_seed), shift, epochs)
+                shift, rotation = self._resolve_shift(X), self._resolve_rotation()
+                epochs = self._pretrain_epochs(n_samples, shift or rotation)
+                autoencoder = self._make_autoencoder(int(ae_seed), shift, epochs, rotation)
                 self._say(f"Pretraining {type(autoencoder).__name__} for {epochs} epochs ...")
                 autoencoder.fit(X)
                 rows = autoencoder._check_input(X, reset=False).astype(np.float32, copy=False)
@@ -433,16 +446,25 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             return DEFAULT_SHIFT if min(height, width) >= AUTO_SHIFT_MIN_SIDE else 0.0
         return float(self.autoencoder.shift)
 
-    def _pretrain_epochs(self, n_samples, shift):
-        """Return this fit's pretraining epochs: ``pretrain_epochs``, with "auto" resolved."""
+    def _resolve_rotation(self):
+        """Return this fit's largest turn in degrees: ``rotation``, with "auto" resolved (see the class docstring)."""
+        if self.rotation != "auto":
+            return float(self.rotation)
+        return 0.0 if self.autoencoder is None else float(self.autoencoder.rotation)
+
+    def _pretrain_epochs(self, n_samples, moved):
+        """Return this fit's pretraining epochs: ``pretrain_epochs``, with "auto" resolved.
+
+        ``moved`` is true when pretraining moves or turns the images.
+        """
         if self.pretrain_epochs != "auto":
             return self.pretrain_epochs
-        if shift == 0:
+        if not moved:
             return AUTO_PRETRAIN_EPOCHS
         return min(AUTO_PRETRAIN_EPOCHS_MOVED, -(-AUTO_PRETRAIN_SAMPLES // n_samples))
 
-    def _make_autoencoder(self, seed, shift=0.0, epochs=AUTO_PRETRAIN_EPOCHS):
-        """Return the unfitted autoencoder to pretrain for ``epochs``, seeded, moving images by ``shift``."""
+    def _make_autoencoder(self, seed, shift=0.0, epochs=AUTO_PRETRAIN_EPOCHS, rotation=0.0):
+        """Return the unfitted autoencoder to pretrain for ``epochs``, seeded, moving images as given."""
         if self.autoencoder is None:
             from ._dense import DEC_NETWORK, DenseAutoencoder
 
@@ -455,10 +477,11 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
                 noise=DEFAULT_NOISE[0],
                 noise_level=DEFAULT_NOISE[1],
                 shift=shift,
+                rotation=rotation,
                 random_state=seed,
                 verbose=2 if self.verbose else 0,  # Keras's one line per epoch
             )
-        return clone(self.autoencoder).set_params(epochs=epochs, random_state=seed, shift=shift)
+        return clone(self.autoencoder).set_params(epochs=epochs, random_state=seed, shift=shift, rotation=rotation)
 
     def _initialize_centers(self, codes, seed):
         """Place the centres among the pretrained ``codes`` (flat rows): centres and labels."""
@@ -508,7 +531,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         ``codes`` are the pretrained codes of ``x``, which the first round
         uses as they are; later rounds encode ``x`` again. The steps see
         the images moved as the autoencoder's pretraining did (its
-        ``shift``); the targets come from ``x`` as it is.
+        ``shift`` and ``rotation``); the targets come from ``x`` as it is.
         """
         from . import _guards, _training
 

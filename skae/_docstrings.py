@@ -71,6 +71,13 @@ SHARED_PARAMETERS = {
         ":class:`~skae.ConvAutoencoder`). ``transform`` and scoring never move anything. 0 trains on the images "
         "as they are.",
     ),
+    "rotation": (
+        "float in [0, 180], default=0.0",
+        "Image augmentation: also turn each training image about its centre by a random angle of up to this "
+        "many degrees either way (resampled bilinearly, the uncovered corners filled with zeros), drawn with "
+        "the moves of ``shift``, as ``keras.layers.RandomRotation`` does; DEC-DA (Guo et al., 2018) turns "
+        "MNIST digits by up to 10 degrees. Needs image samples, as ``shift`` does. 0 turns nothing.",
+    ),
     "latent_l1": (
         "float >= 0, default=0.0",
         "Weight of an L1 activity penalty on the latent code (the mean over the batch of "

@@ -12,7 +12,8 @@ the epoch and the batch index, never from a global generator:
   ``(seed, epoch, batch)``: fresh noise every epoch, and the same noise
   for the same batch however often (and from whichever thread) Keras asks
   for it;
-* so are the random shifts of image augmentation (``shift``), which move
+* so are the random moves and turns of image augmentation (``shift``,
+  ``rotation``), which move
   input and target together: the model learns from more images, not to
   undo the move.
 
@@ -47,27 +48,68 @@ def shift_pixels(shift, image_shape):
     return tuple(int(round(shift * size)) for size in image_shape[:2])
 
 
-def random_shift(x, image_shape, pixels, rng):
-    """Return a copy of the batch ``x`` with each image moved by its own random whole-pixel offset.
+def random_shift(x, image_shape, pixels, rng, degrees=0.0):
+    """Return a copy of the batch ``x`` with each image moved by its own random offset and angle.
 
     Each sample of ``x`` is seen as an image of ``image_shape``, height and
     width first (any further axes, such as channels, move with them). It
-    moves by up to ``pixels = (dy, dx)`` pixels along each axis, drawn
-    uniformly from ``rng``; what it uncovers is filled with zeros, and what
-    leaves the frame is lost, as in ``keras.layers.RandomTranslation`` with
-    ``fill_mode="constant"``.
+    moves by up to ``pixels = (dy, dx)`` whole pixels along each axis and,
+    when ``degrees`` is above 0, turns about its centre by up to
+    ``degrees`` either way, all drawn uniformly from ``rng``. What it
+    uncovers is filled with zeros, and what leaves the frame is lost, as in
+    ``keras.layers.RandomTranslation`` and ``RandomRotation`` with
+    ``fill_mode="constant"``; a turned image is resampled bilinearly.
     """
     dy, dx = pixels
     n = len(x)
     images = x.reshape((n, *image_shape))
     height, width = image_shape[:2]
-    padded = np.pad(images, [(0, 0), (dy, dy), (dx, dx)] + [(0, 0)] * (images.ndim - 3))
+    # The moves are drawn first, so that degrees=0 keeps the draws (and the
+    # batches) of moves alone.
     top = rng.integers(0, 2 * dy + 1, n)
     left = rng.integers(0, 2 * dx + 1, n)
-    rows = top[:, None] + np.arange(height)
-    cols = left[:, None] + np.arange(width)
-    moved = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-    return moved.reshape(x.shape)
+    if not degrees:
+        padded = np.pad(images, [(0, 0), (dy, dy), (dx, dx)] + [(0, 0)] * (images.ndim - 3))
+        rows = top[:, None] + np.arange(height)
+        cols = left[:, None] + np.arange(width)
+        moved = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+        return moved.reshape(x.shape)
+    return _turned(images, top - dy, left - dx, np.deg2rad(rng.uniform(-degrees, degrees, n))).reshape(x.shape)
+
+
+def _turned(images, down, right, angles):
+    """Return ``images`` turned by ``angles`` (radians) about their centres, then moved by whole pixels.
+
+    Output pixel ``(i, j)`` of image ``k`` reads the input at the point
+    that the turn takes there, ``down[k]`` and ``right[k]`` pixels on, by
+    bilinear interpolation between the four pixels around it; a point
+    outside the image reads zeros.
+    """
+    n, height, width = images.shape[:3]
+    cy, cx = (height - 1) / 2, (width - 1) / 2
+    i = np.arange(height, dtype=np.float32)[None, :, None] - np.float32(cy)
+    j = np.arange(width, dtype=np.float32)[None, None, :] - np.float32(cx)
+    cos = np.cos(angles).astype(np.float32)[:, None, None]
+    sin = np.sin(angles).astype(np.float32)[:, None, None]
+    src_y = cos * i - sin * j + (cy + down).astype(np.float32)[:, None, None]
+    src_x = sin * i + cos * j + (cx + right).astype(np.float32)[:, None, None]
+    y0, x0 = np.floor(src_y), np.floor(src_x)
+    wy, wx = src_y - y0, src_x - x0
+    # A zero border wide enough for every point read (and its neighbours)
+    # replaces a bounds check per point and corner.
+    pad = int(max(-y0.min(), -x0.min(), y0.max() + 2 - height, x0.max() + 2 - width, 0))
+    padded = np.pad(images, [(0, 0), (pad, pad), (pad, pad)] + [(0, 0)] * (images.ndim - 3))
+    side = width + 2 * pad
+    # One gather per corner from the images as (pixels, channels) rows: a
+    # flat index is far faster than indexing three axes at once.
+    pixels = padded.reshape(n * (height + 2 * pad) * side, -1)
+    flat = (np.arange(n) * ((height + 2 * pad) * side))[:, None, None] + (y0.astype(np.intp) + pad) * side
+    flat += x0.astype(np.intp) + pad
+    out = ((1 - wy) * (1 - wx))[..., None] * pixels[flat]
+    out += ((1 - wy) * wx)[..., None] * pixels[flat + 1]
+    out += (wy * (1 - wx))[..., None] * pixels[flat + side]
+    out += (wy * wx)[..., None] * pixels[flat + side + 1]
+    return out.astype(images.dtype, copy=False).reshape(images.shape)
 
 
 class TrainingBatches(keras.utils.PyDataset):
@@ -96,11 +138,13 @@ class TrainingBatches(keras.utils.PyDataset):
         devices of a data-parallel fit).
     image_shape : tuple of int or None, default=None
         The shape of one sample as an image, height and width first, for
-        ``shift``.
+        ``shift`` and ``rotation``.
     shift : tuple of (int, int), default=(0, 0)
         Move each image (input and target alike) by up to this many pixels
         along height and width, a fresh random move every epoch: data
         augmentation, see :func:`random_shift`.
+    rotation : float, default=0.0
+        Also turn each image by up to this many degrees either way.
     """
 
     def __init__(
@@ -115,6 +159,7 @@ class TrainingBatches(keras.utils.PyDataset):
         multiple_of=1,
         image_shape=None,
         shift=(0, 0),
+        rotation=0.0,
     ):
         super().__init__()
         if noise is not None and noise not in NOISE_KINDS:
@@ -133,6 +178,7 @@ class TrainingBatches(keras.utils.PyDataset):
         self.shuffle = shuffle
         self.image_shape = image_shape
         self.shift = tuple(shift)
+        self.rotation = rotation
         self._usable = usable
         self._epoch = 0
         self._order = self._order_of(0)
@@ -156,9 +202,9 @@ class TrainingBatches(keras.utils.PyDataset):
             # Sorted rows gather faster and the batch is the same set.
             rows = np.sort(rows)
         target = dense_rows(self.x[rows])
-        if any(self.shift):
+        if any(self.shift) or self.rotation:
             rng = np.random.default_rng((self.seed, self._epoch, index, 2))
-            target = random_shift(target, self.image_shape, self.shift, rng)
+            target = random_shift(target, self.image_shape, self.shift, rng, self.rotation)
         if self.noise is None:
             return target, target
         rng = np.random.default_rng((self.seed, self._epoch, index, 1))
@@ -194,14 +240,18 @@ class StepBatches(keras.utils.PyDataset):
     first_step, n_steps : int
         Steps of the stream this dataset serves.
     image_shape : tuple of int or None, default=None
-        The shape of one sample as an image, for ``shift``.
+        The shape of one sample as an image, for ``shift`` and ``rotation``.
     shift : tuple of (int, int), default=(0, 0)
         Move each input image by up to this many pixels along height and
         width (:func:`random_shift`), a fresh move every step; a ``None``
         target (the input itself) moves with it, the other targets do not.
+    rotation : float, default=0.0
+        Also turn each input image by up to this many degrees either way.
     """
 
-    def __init__(self, x, targets, *, batch_size, seed, first_step, n_steps, image_shape=None, shift=(0, 0)):
+    def __init__(
+        self, x, targets, *, batch_size, seed, first_step, n_steps, image_shape=None, shift=(0, 0), rotation=0.0
+    ):
         super().__init__()
         self.x = x
         self.targets = targets
@@ -211,6 +261,7 @@ class StepBatches(keras.utils.PyDataset):
         self.n_steps = n_steps
         self.image_shape = image_shape
         self.shift = tuple(shift)
+        self.rotation = rotation
         self._per_pass = -(-n_rows(x) // batch_size)
         self._pass, self._order = None, None
 
@@ -228,9 +279,9 @@ class StepBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         rows = self.rows(index)
         xb = dense_rows(self.x[rows])  # a sparse matrix one batch at a time
-        if any(self.shift):
+        if any(self.shift) or self.rotation:
             rng = np.random.default_rng((self.seed, self.first_step + index, 2))
-            xb = random_shift(xb, self.image_shape, self.shift, rng)
+            xb = random_shift(xb, self.image_shape, self.shift, rng, self.rotation)
         if isinstance(self.targets, tuple):
             return xb, tuple(xb if t is None else t[rows] for t in self.targets)
         return xb, (xb if self.targets is None else self.targets[rows])

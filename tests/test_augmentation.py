@@ -1,4 +1,4 @@
-"""Image augmentation (``shift``): random moves of the training images, for the autoencoders and DEC."""
+"""Image augmentation (``shift``, ``rotation``): random moves and turns of training images, for autoencoders and DEC."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from _helpers import small_conv, small_dec, small_dense
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skae import DeepEmbeddedClustering
-from skae._training import StepBatches, TrainingBatches, random_shift, shift_pixels
+from skae._training import StepBatches, TrainingBatches, _turned, random_shift, shift_pixels
 
 
 def one_dot_images(n, size=9):
@@ -50,6 +50,36 @@ def test_random_shift_fills_the_uncovered_border_with_zeros_and_keeps_channels()
     # Channels move together, and an image that moved lost a border of ones.
     np.testing.assert_array_equal(moved[..., 0], moved[..., 1])
     assert (moved.reshape(50, -1).sum(axis=1) < 72).any()
+
+
+def test_a_quarter_turn_is_rot90_and_a_turn_of_zero_is_the_move_alone():
+    images = np.random.default_rng(0).random((4, 7, 7, 2)).astype(np.float32)
+    quarter = _turned(images, np.zeros(4, int), np.zeros(4, int), np.full(4, np.pi / 2))
+    np.testing.assert_allclose(quarter, np.rot90(images, k=-1, axes=(1, 2)), atol=1e-5)
+    # Turned then moved: the whole-pixel move of shift, after the turn.
+    down = np.array([0, 1, -2, 3])
+    moved = _turned(images, down, np.zeros(4, int), np.zeros(4))
+    np.testing.assert_array_equal(moved[1, :-1], images[1, 1:])
+    np.testing.assert_array_equal(moved[1, -1], 0.0)
+    np.testing.assert_array_equal(moved[0], images[0])
+
+
+def test_random_shift_turns_by_at_most_the_given_degrees_and_keeps_the_draws_of_the_moves():
+    x = np.random.default_rng(1).random((300, 81)).astype(np.float32)
+    plain = random_shift(x, (9, 9), (1, 1), np.random.default_rng(3))
+    hardly = random_shift(x, (9, 9), (1, 1), np.random.default_rng(3), 1e-9)
+    np.testing.assert_allclose(hardly, plain, atol=1e-6)  # the same moves, drawn first
+    # A bar through the middle, turned by up to 30 degrees: 7 pixels right of
+    # the centre it rises or falls by at most 7 * tan(30 degrees) pixels.
+    bar = np.zeros((300, 21, 21), np.float32)
+    bar[:, 10, :] = 1.0
+    turned = random_shift(bar.reshape(300, -1), (21, 21), (0, 0), np.random.default_rng(4), 30.0).reshape(bar.shape)
+    rows = np.arange(21)[None, :]
+    row = (turned[:, :, 17] * rows).sum(axis=1) / turned[:, :, 17].sum(axis=1)
+    assert np.all(np.abs(row - 10) <= 7 * np.tan(np.radians(30)) + 0.5)
+    assert np.abs(row - 10).max() > 3.5  # and some turn nearly that far
+    assert np.all(turned[:, 10, 10] > 0.99)  # the centre stays
+    np.testing.assert_array_equal(bar[:, 10, :], 1.0)  # the input is untouched
 
 
 def test_training_batches_move_input_and_target_together_and_reproducibly():
@@ -116,6 +146,53 @@ def test_shift_on_flat_rows_of_a_dense_model_says_what_to_give(digits):
         ae.set_params(shift=0.1).fit(X)
     # The failed fit left the fitted model as it was.
     np.testing.assert_array_equal(ae.transform(X[:3]), before)
+
+
+def test_training_batches_turn_input_and_target_together():
+    x = np.random.default_rng(0).random((40, 81)).astype(np.float32)
+    batches = TrainingBatches(x, batch_size=20, seed=0, image_shape=(9, 9), rotation=15.0)
+    inputs, targets = batches[0]
+    np.testing.assert_array_equal(inputs, targets)
+    assert not np.allclose(inputs, x[np.sort(batches._order[:20])])
+    np.testing.assert_array_equal(batches[0][0], inputs)  # the same batch, the same turns
+
+
+def test_rotation_on_flat_rows_of_a_dense_model_says_what_to_give(digits):
+    X = digits[0][:100]
+    with pytest.raises(ValueError, match=r"rotation=10 turns images, but DenseAutoencoder got flat rows of 64"):
+        small_dense(rotation=10).fit(X)
+    with pytest.raises(ValueError, match=r"rotation=10.0 turns images"):
+        small_dec(rotation=10).fit(X)
+
+
+@pytest.mark.parametrize("rotation", [-1, 181, "some"])
+def test_bad_rotation_is_named(rotation, digits):
+    with pytest.raises(InvalidParameterError, match="'rotation' parameter"):
+        small_dense(rotation=rotation).fit(digits[0][:50])
+    with pytest.raises(InvalidParameterError, match="'rotation' parameter"):
+        DeepEmbeddedClustering(rotation=rotation).fit(digits[0][:50])
+
+
+@pytest.mark.backends
+def test_dec_rotation_is_set_on_its_autoencoder_counts_as_moved_and_turns_fine_tuning(digits, monkeypatch):
+    X = digits[0][:200].reshape(-1, 8, 8)
+    dec = DeepEmbeddedClustering()
+    assert dec._resolve_rotation() == 0.0  # "auto" with the default network
+    assert small_dec(autoencoder=small_dense(latent_dim=10, rotation=5))._resolve_rotation() == 5.0
+    assert dec._pretrain_epochs(70_000, 10.0) == 29  # turned images are moved ones
+    seen = []
+    original = StepBatches.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs["rotation"])
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StepBatches, "__init__", spy)
+    fitted = small_dec(autoencoder=small_dense(latent_dim=10), rotation=10, max_iter=10, update_interval=5).fit(X)
+    assert fitted.autoencoder_.rotation == 10.0 and fitted.autoencoder_.shift == 0.0
+    assert fitted.autoencoder.rotation == 0.0  # the template is left as it was
+    assert seen and all(r == 10.0 for r in seen)
+    np.testing.assert_array_equal(fitted.predict(X), fitted.labels_)
 
 
 def test_the_conv_preset_moves_images_when_asked():
