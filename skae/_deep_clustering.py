@@ -273,6 +273,11 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     KMeans on the raw pixels on every seed (0.709 ± 0.039 against
     0.793 ± 0.002), hence no moves below 16 pixels a side.
 
+    On all 70,000 MNIST images as images, the defaults reached
+    0.887 ± 0.010 over seeds 0-2, and ``rotation=10`` (DEC-DA's turns)
+    0.919 ± 0.030, each seed higher. ``rotation`` is off by default until
+    it is measured on every seed of the 10,000-image set.
+
     A loss that becomes NaN or infinite stops fine-tuning with a
     ``FloatingPointError`` and leaves the estimator as it was.
 
