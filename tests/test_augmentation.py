@@ -165,14 +165,6 @@ def test_rotation_on_flat_rows_of_a_dense_model_says_what_to_give(digits):
         small_dec(rotation=10).fit(X)
 
 
-@pytest.mark.parametrize("rotation", [-1, 181, "some"])
-def test_bad_rotation_is_named(rotation, digits):
-    with pytest.raises(InvalidParameterError, match="'rotation' parameter"):
-        small_dense(rotation=rotation).fit(digits[0][:50])
-    with pytest.raises(InvalidParameterError, match="'rotation' parameter"):
-        DeepEmbeddedClustering(rotation=rotation).fit(digits[0][:50])
-
-
 @pytest.mark.backends
 def test_dec_rotation_is_set_on_its_autoencoder_counts_as_moved_and_turns_fine_tuning(digits, monkeypatch):
     X = digits[0][:200].reshape(-1, 8, 8)
@@ -203,12 +195,15 @@ def test_the_conv_preset_moves_images_when_asked():
     assert deep_clustering(10, autoencoder="conv", shift=0.1)._resolve_shift(flat) == 0.1
 
 
-@pytest.mark.parametrize("shift", [-0.1, 1.0, "some"])
-def test_bad_shift_is_named(shift, digits):
-    with pytest.raises(InvalidParameterError, match="'shift' parameter"):
-        small_dense(shift=shift).fit(digits[0][:50])
-    with pytest.raises(InvalidParameterError, match="'shift' parameter"):
-        DeepEmbeddedClustering(shift=shift).fit(digits[0][:50])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("shift", -0.1), ("shift", 1.0), ("shift", "some"), ("rotation", -1), ("rotation", 181), ("rotation", "some")],
+)
+def test_bad_shift_or_rotation_is_named(name, value, digits):
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+        small_dense(**{name: value}).fit(digits[0][:50])
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+        DeepEmbeddedClustering(**{name: value}).fit(digits[0][:50])
 
 
 def test_dec_shift_auto_moves_images_of_16_pixels_a_side_but_not_flat_rows_or_small_images(digits):
