@@ -24,6 +24,20 @@ def dot_offsets(images, size=9):
     return where[:, 1:] - size // 2
 
 
+@pytest.fixture
+def fine_tuning_moves(monkeypatch):
+    """The keyword arguments of every ``StepBatches`` built while the test runs: DEC's fine-tuning moves."""
+    seen = []
+    original = StepBatches.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StepBatches, "__init__", spy)
+    return seen
+
+
 def test_shift_pixels_rounds_the_fraction_of_height_and_width():
     assert shift_pixels(0.1, (28, 28, 1)) == (3, 3)
     assert shift_pixels(0.1, (8, 8)) == (1, 1)
@@ -166,24 +180,16 @@ def test_rotation_on_flat_rows_of_a_dense_model_says_what_to_give(digits):
 
 
 @pytest.mark.backends
-def test_dec_rotation_is_set_on_its_autoencoder_counts_as_moved_and_turns_fine_tuning(digits, monkeypatch):
+def test_dec_rotation_is_set_on_its_autoencoder_counts_as_moved_and_turns_fine_tuning(digits, fine_tuning_moves):
     X = digits[0][:200].reshape(-1, 8, 8)
     dec = DeepEmbeddedClustering()
     assert dec._resolve_rotation() == 0.0  # "auto" with the default network
     assert small_dec(autoencoder=small_dense(latent_dim=10, rotation=5))._resolve_rotation() == 5.0
     assert dec._pretrain_epochs(70_000, 10.0) == 29  # turned images are moved ones
-    seen = []
-    original = StepBatches.__init__
-
-    def spy(self, *args, **kwargs):
-        seen.append(kwargs["rotation"])
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(StepBatches, "__init__", spy)
     fitted = small_dec(autoencoder=small_dense(latent_dim=10), rotation=10, max_iter=10, update_interval=5).fit(X)
     assert fitted.autoencoder_.rotation == 10.0 and fitted.autoencoder_.shift == 0.0
     assert fitted.autoencoder.rotation == 0.0  # the template is left as it was
-    assert seen and all(r == 10.0 for r in seen)
+    assert fine_tuning_moves and all(kwargs["rotation"] == 10.0 for kwargs in fine_tuning_moves)
     np.testing.assert_array_equal(fitted.predict(X), fitted.labels_)
 
 
@@ -244,21 +250,14 @@ def test_bad_pretrain_epochs_is_named(epochs, digits):
 
 
 @pytest.mark.backends
-def test_dec_given_shift_is_set_on_its_autoencoder_and_used_in_fine_tuning(digits, monkeypatch):
+def test_dec_given_shift_is_set_on_its_autoencoder_and_used_in_fine_tuning(digits, fine_tuning_moves):
     X = digits[0][:200]
-    seen = []
-    original = StepBatches.__init__
-
-    def spy(self, *args, **kwargs):
-        seen.append((kwargs["image_shape"], kwargs["shift"]))
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(StepBatches, "__init__", spy)
     dec = small_dec(autoencoder=small_dense(latent_dim=10), shift=0.25, max_iter=10, update_interval=5)
     dec.fit(X.reshape(-1, 8, 8))
     assert dec.autoencoder_.shift == 0.25
     assert dec.autoencoder.shift == 0.0  # the template is left as it was
-    assert seen and all(s == ((8, 8), (2, 2)) for s in seen)
+    moves = [(kwargs["image_shape"], kwargs["shift"]) for kwargs in fine_tuning_moves]
+    assert moves and all(m == ((8, 8), (2, 2)) for m in moves)
     assert np.array_equal(dec.predict(X.reshape(-1, 8, 8)), dec.labels_)
 
 
