@@ -29,7 +29,10 @@ def main():
     decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(64, activation="sigmoid")])
     own = AutoencoderTransformer(encoder, decoder, epochs=1, random_state=0).fit(X)
     dec = DeepEmbeddedClustering(
-        3, autoencoder=DenseAutoencoder(hidden_layer_sizes=(16,), latent_dim=3), pretrain_epochs=2, max_iter=20,
+        3,
+        autoencoder=DenseAutoencoder(hidden_layer_sizes=(16,), latent_dim=3),
+        pretrain_epochs=2,
+        max_iter=20,
         random_state=0,
     ).fit(X)
     outputs = {}
