@@ -14,8 +14,8 @@ edit, run this script::
     python benchmarks/figures.py --check    # exit 1 if figures.json is stale
 
 ``tests/test_figures.py`` fails when ``figures.json`` is stale, or when the
-README, the documentation, the gallery or a docstring quotes a number that is
-not one of these figures.
+README, the documentation or the gallery quotes a number that is not one of
+these figures.
 """
 
 from __future__ import annotations

@@ -151,9 +151,11 @@ def clustering_pipeline(n_clusters=10, *, autoencoder="conv", random_state=None,
                 ),
             ),
             # One mixture fit can settle in a local optimum that merges two
-            # digits and splits another (accuracy swung by up to 0.26 over
-            # mixture seeds on one fixed UMAP embedding, with NMI steadier);
-            # the fit with the highest likelihood of ten was the accurate one.
+            # digits and splits another (the accuracy swung widely over
+            # mixture seeds on one fixed UMAP embedding, NMI steadier); the
+            # fit with the highest likelihood of ten was the accurate one,
+            # and made the accuracy steady over seeds (benchmarks/results.md,
+            # section 4b).
             (
                 "mixture",
                 GaussianMixture(n_clusters, covariance_type="full", n_init=10, random_state=random_state),
@@ -200,11 +202,11 @@ def deep_clustering(n_clusters=10, *, autoencoder="dense", random_state=None, **
     >>> dcec.autoencoder.filters, dcec.reconstruction_weight
     ((32, 64), 0.1)
 
-    On tens of thousands of images, train on moved copies as well: on all
-    70,000 MNIST images ``deep_clustering(10, autoencoder="conv",
-    shift=0.1)`` reached 0.921 ± 0.020 over seeds 0-2, and 0.912 against
-    0.863 without on seed 0 (on 10,000 images the moves lowered the
-    accuracy, see ``benchmarks/results.md``).
+    On tens of thousands of images, train on moved copies as well
+    (``shift=0.1``): on all 70,000 MNIST images they raised the accuracy,
+    while on 10,000 they lowered it, so the preset leaves them off
+    (:ref:`deep_clustering`, section "A convolutional network", gives the
+    figures).
 
     >>> deep_clustering(10, autoencoder="conv", shift=0.1).shift
     0.1
@@ -228,14 +230,14 @@ def deep_clustering(n_clusters=10, *, autoencoder="dense", random_state=None, **
                 latent_activation="linear",
                 output_activation="linear",
                 # Masking noise, as in DEC's default pretraining: on 10,000
-                # MNIST images it lifted the KMeans start from 0.682 to 0.735
-                # and DCEC from 0.737 to 0.822 (seed 0, benchmarks/results.md).
+                # MNIST images it lifted both the KMeans start and DCEC's
+                # result (benchmarks/results.md, section 10, "The
+                # convolutional preset").
                 noise="mask",
                 noise_level=0.2,
-                # No image moves (shift) by default: on all 70,000 MNIST
-                # images they raised seed 0 from 0.863 to 0.912, but on
-                # 10,000 they lowered seeds 0 and 1 from 0.822 and 0.791 to
-                # 0.729 and 0.717 (benchmarks/results.md, section 10).
+                # No image moves (shift) by default: they raised the accuracy
+                # on all 70,000 MNIST images but lowered it on 10,000 (user
+                # guide, Deep clustering, section "A convolutional network").
             ),
             "reconstruction_weight": 0.1,
             "pretrain_epochs": 50,

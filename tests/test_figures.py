@@ -2,14 +2,15 @@
 
 ``benchmarks/figures.json`` lists each number in the tables of
 ``benchmarks/results.md`` (written by ``benchmarks/figures.py``). These tests
-fail when that file is stale, and when the README, a documentation page, a
-gallery example's text or a public docstring quotes a decimal number that is
-not among those figures, so a page cannot drift from the benchmarks. An
+fail when that file is stale, and when the README, a documentation page or a
+gallery example's text quotes a decimal number that is not among those
+figures, so a page cannot drift from the benchmarks. An
 integer with a unit ("618 s", "3 min", "23%", "3x") is checked too, against
 the integers that results.md writes with that unit, in its tables and its
 prose (``figures.quantities``). Numbers in code (code blocks, inline
-literals, doctests, parameter defaults), version numbers, arXiv and DOI
-identifiers are not figures and are skipped.
+literals, doctests), version numbers, arXiv and DOI identifiers are not
+figures and are skipped. The package's docstrings and comments quote no
+figures at all: they point to the documentation that measures them.
 """
 
 import ast
@@ -134,38 +135,6 @@ def _example_prose(source):
     return _rst_prose("\n".join(lines))
 
 
-def _docstring_prose(source):
-    """Public docstrings of a module, without parameter lines, defaults and Examples sections."""
-    out = []
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        if getattr(node, "name", "").startswith("_") and not getattr(node, "name", "").startswith("__"):
-            continue
-        doc = ast.get_docstring(node)
-        if not doc:
-            continue
-        lines = doc.splitlines()
-        skipping = in_doctest = False
-        for i, line in enumerate(lines):
-            stripped = line.strip()
-            underlined = i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}
-            if underlined:  # a numpydoc section header
-                skipping = stripped in {"Examples", "References"}
-            if stripped.startswith((">>>", "...")):
-                in_doctest = True
-            elif not stripped:
-                in_doctest = False
-            # A doctest and its output, "tol : float, default=0.001" and the
-            # defaults named in a description are code, not measurements.
-            if skipping or in_doctest or re.match(r"^\s*\*{0,2}\w+ : ", line) or "default" in line:
-                out.append("")
-                continue
-            out.append(line)
-    return _rst_prose("\n".join(out))
-
-
 def _pages():
     yield ROOT / "README.md", _markdown_prose
     for path in sorted((ROOT / "docs").rglob("*.rst")):
@@ -177,8 +146,6 @@ def _pages():
         yield path, _rst_prose
     for path in sorted((ROOT / "examples").rglob("*.py")):
         yield path, _example_prose
-    for path in sorted((ROOT / "skae").glob("*.py")):
-        yield path, _docstring_prose
 
 
 PAGES = list(_pages())
