@@ -5,105 +5,45 @@ subclasses (:class:`~skae.DenseAutoencoder`, :class:`~skae.ConvAutoencoder`,
 :class:`~skae.VariationalAutoencoder`) differ only in how they build that
 pair: each overrides :meth:`AutoencoderTransformer._build_encoder_decoder`
 and, where it reads images, :meth:`AutoencoderTransformer._layout_request`.
-Everything else lives here, in named steps:
 
-* input: ``_check_input`` validates X and, in ``fit``, resolves its
-  :class:`~skae._layout.SampleLayout` (``layout_``);
-* training: ``_initialize_model`` builds and compiles ``model_``,
-  ``_fit_loop`` runs Keras, and ``_set_model`` stores ``model_``,
-  ``encoder_`` and ``decoder_`` (also after unpickling and loading);
-* inference: ``transform``, ``inverse_transform`` and the scores call
-  ``encoder_`` and ``decoder_`` on large batches.
+The estimator is thin, as scikit-learn's are: it holds the parameters
+(declared once in :mod:`skae._params`), validates X (:mod:`skae._input`)
+and runs the fit; the fitted network, ``network_``, is one
+:class:`~skae._networks.AutoencoderNetwork` holding the layout, the Keras
+models and inference. X goes one way down those layers:
+
+* ``fit``: :func:`~skae._input.check_input` gives float rows and their
+  :class:`~skae._layout.SampleLayout`, :meth:`_build_network` builds the
+  network for that layout, :meth:`_fit_loop` trains it on the layout's
+  samples;
+* ``transform``, ``inverse_transform`` and the scores: ``check_input``
+  against the fitted layout, then the network's method of the same name.
 """
 
 from __future__ import annotations
 
-import math
-import sys
-from numbers import Integral, Real
-
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._docstrings import fill_shared_parameters
-from ._layout import (
-    ANY_ND_INPUT,
-    LayoutRequest,
-    SampleLayout,
-    dense_rows,
-    input_ndim,
-    n_rows,
-    parse_shape,
-    resolve_layout,
-)
+from ._input import FLOAT_DTYPES, check_input
+from ._layout import ANY_ND_INPUT, LayoutRequest, declared_input_shape, n_rows, parse_shape
+from ._params import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, TRAINING_PARAMS, RoutedParamsMixin, store_init_params
+from ._persistence import PlainStateMixin
 from ._registry import register_estimator
-from ._validation import NOISE_KINDS
 
 # Keras, and skae's modules that import it (_builders, _guards, _inference,
-# _networks, _persistence, _training, _distribution), are imported inside
-# the methods that need them: ``import skae``, building an estimator,
-# ``get_params``, ``clone`` and a ``Pipeline`` load no deep-learning
-# framework (see ``skae/__init__.py``).
+# _networks, _training, _distribution), are imported inside the methods
+# that need them: ``import skae``, building an estimator, ``get_params``,
+# ``clone`` and a ``Pipeline`` load no deep-learning framework (see
+# ``skae/__init__.py``).
 
-FLOAT_DTYPES = (np.float64, np.float32)
+__all__ = ["LATENT_CONSTRAINTS", "SHARED_CONSTRAINTS", "AutoencoderTransformer"]
+
 #: Training rows scored to set ``offset_``: all of them up to this many, else a random subset.
 OFFSET_SAMPLES = 2048
-
-#: Constraints of the parameters every estimator shares (documented once, in ``_docstrings``).
-SHARED_CONSTRAINTS = {
-    "optimizer": [str, HasMethods(["get_config", "apply"])],
-    "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
-    "loss": [str, callable],
-    "epochs": [Interval(Integral, 1, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-    "early_stopping": ["boolean"],
-    "patience": [Interval(Integral, 0, None, closed="left")],
-    "callbacks": [list, None],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-    "noise": [StrOptions(set(NOISE_KINDS)), None],
-    "noise_level": [Interval(Real, 0, None, closed="left")],
-    "shift": [Interval(Real, 0, 1, closed="left")],
-    "rotation": [Interval(Real, 0, 180, closed="both")],
-    "latent_l1": [Interval(Real, 0, None, closed="left")],
-    "contamination": [Interval(Real, 0, 0.5, closed="right")],
-    "warm_start": ["boolean"],
-    "distribute_strategy": [StrOptions({"default", "mirrored"}), HasMethods(["scope"]), None],
-}
-
-#: Constraints of the parameters of the encoders and decoders skae builds itself.
-LATENT_CONSTRAINTS = {
-    "latent_dim": [Interval(Integral, 1, None, closed="left")],
-    "activation": [str, callable],
-    "output_activation": [str, callable, None],
-}
-
-# Parameters that only steer training: a warm start may change them. Any
-# other parameter shapes the model, and changing it needs a fresh fit.
-TRAINING_PARAMS = frozenset(
-    {
-        "epochs",
-        "batch_size",
-        "validation_fraction",
-        "early_stopping",
-        "patience",
-        "callbacks",
-        "random_state",
-        "verbose",
-        "warm_start",
-        "distribute_strategy",
-        "noise",
-        "noise_level",
-        "shift",
-        "rotation",
-        "contamination",
-    }
-)
 
 
 def _same_value(a, b):
@@ -115,8 +55,21 @@ def _same_value(a, b):
         return False
 
 
+#: How a pickled record of the parameters a model was built with holds a
+#: Keras object: the parameter itself (saved once, as the parameter), or one
+#: replaced since that fit, which a warm start must see as changed.
+_THE_PARAMETER, _REPLACED = "<skae: the parameter itself>", "<skae: a Keras object replaced since the fit>"
+
+
 @fill_shared_parameters
-class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, OutlierMixin, BaseEstimator):
+class AutoencoderTransformer(
+    RoutedParamsMixin,
+    PlainStateMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    OutlierMixin,
+    BaseEstimator,
+):
     """Any Keras encoder and decoder as a scikit-learn transformer.
 
     ``fit`` trains the encoder followed by the decoder to reconstruct X,
@@ -136,14 +89,19 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     encoder : keras.Model or callable, default=None
         The network from one sample to its latent code: a ``keras.Model``
         (Sequential, functional or subclassed with ``get_config``), or a
-        function ``encoder(input_shape) -> keras.Model`` called with the
-        shape of one sample as a tuple, such as ``(784,)`` or
-        ``(28, 28, 1)``. A model is a template: every ``fit`` trains a
-        fresh copy with new weights and never changes the given object.
+        function ``encoder(input_shape, **encoder_params) -> keras.Model``
+        called with the shape of one sample as a tuple, such as ``(784,)``
+        or ``(28, 28, 1)``. A model is a template: every ``fit`` trains a
+        fresh copy with new weights and never changes the given object. A
+        function that names ``n_features_in_``, ``sample_shape``,
+        ``data_shape`` or ``meta`` among its parameters also gets that fact
+        about the data (``meta``: a dict of the three).
     decoder : keras.Model or callable, default=None
         The network from a latent code back to one sample: a ``keras.Model``
-        or a function ``decoder(latent_shape, output_shape) -> keras.Model``.
-        Its output is the reconstruction as it is: no activation is added.
+        or a function ``decoder(latent_shape, output_shape,
+        **decoder_params) -> keras.Model``, which may ask for the same facts
+        as ``encoder``. Its output is the reconstruction as it is: no
+        activation is added.
     input_shape : tuple of int or None, default=None
         The shape of one sample as the encoder takes it, one entry may be
         -1 (inferred, as in ``numpy.reshape``). Flat rows, as a ``Pipeline``
@@ -152,10 +110,24 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         otherwise the data's own sample shape. A given ``input_shape`` wins
         over the encoder's declared shape, and ``fit`` raises if the two
         disagree.
+    encoder_params : dict or None, default=None
+        Keyword arguments of the ``encoder`` function, such as
+        ``{"units": 64}``. Each is also a parameter of its own,
+        ``encoder__<name>``, in ``set_params``, ``get_params(deep=True)``
+        and grid searches (``{"ae__encoder__units": [32, 64]}`` in a
+        ``Pipeline``). ``fit`` raises ``ValueError`` for a name the function
+        does not take, and for any when ``encoder`` is a ``keras.Model``.
+    decoder_params : dict or None, default=None
+        Keyword arguments of the ``decoder`` function, as
+        ``encoder_params`` are of the encoder's (``decoder__<name>``).
     %(shared_parameters)s
 
     Attributes
     ----------
+    network_ : AutoencoderNetwork
+        The fitted network (:class:`skae._networks.AutoencoderNetwork`):
+        the layout, the Keras models and inference. ``model_``,
+        ``encoder_``, ``decoder_`` and ``layout_`` are its own.
     model_ : keras.Sequential
         The autoencoder: layers ``[encoder_, decoder_]``, with the
         ``latent_l1`` regularizer between them when set.
@@ -246,6 +218,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         "encoder": [callable, None],
         "decoder": [callable, None],
         "input_shape": ["array-like", None],
+        "encoder_params": [dict, None],
+        "decoder_params": [dict, None],
         **SHARED_CONSTRAINTS,
     }
     #: Fitted attributes, besides the Keras model, that ``save`` writes.
@@ -261,7 +235,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         decoder=None,
         *,
         input_shape=None,
+        encoder_params=None,
+        decoder_params=None,
         optimizer="adam",
+        optimizer_params=None,
         learning_rate=None,
         loss="mse",
         epochs=20,
@@ -281,158 +258,85 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         warm_start=False,
         distribute_strategy=None,
     ):
-        self.encoder = encoder
-        self.decoder = decoder
-        self.input_shape = input_shape
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.loss = loss
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.callbacks = callbacks
-        self.random_state = random_state
-        self.verbose = verbose
-        self.noise = noise
-        self.noise_level = noise_level
-        self.shift = shift
-        self.rotation = rotation
-        self.latent_l1 = latent_l1
-        self.contamination = contamination
-        self.warm_start = warm_start
-        self.distribute_strategy = distribute_strategy
+        store_init_params(self, locals())
 
     # ------------------------------------------------------------------
     # What a kind of autoencoder says about itself
 
     def _layout_request(self):
-        """How X's rows become the model's samples; see :mod:`skae._layout`."""
+        """How X's rows become the model's samples (plain data; see :mod:`skae._layout`)."""
         if self.input_shape is not None:
             shape, name = parse_shape("input_shape", self.input_shape), "input_shape"
         else:
-            from . import _networks
+            shape, name = declared_input_shape(self.encoder), "the encoder's input shape"
+        return LayoutRequest(shape=shape, name=name, nd_input=ANY_ND_INPUT, owner=type(self).__name__)
 
-            shape, name = _networks.declared_input_shape(self.encoder), "the encoder's input shape"
-        return LayoutRequest(shape=shape, name=name, nd_input=ANY_ND_INPUT)
-
-    def _build_encoder_decoder(self, sample_shape, seeds):
-        """Return fresh ``(encoder, decoder)`` Keras models for samples of ``sample_shape``.
+    def _build_encoder_decoder(self, sample_shape, seeds, meta):
+        """Return fresh ``(encoder, decoder, latent_shape)`` for samples of ``sample_shape``.
 
         ``seeds`` is an iterator of ints (:func:`skae._builders.seed_stream`):
         take one for every seeded layer or network built, in order.
+        ``meta`` holds the facts about the data a builder may ask for
+        (:data:`skae._networks.META_NAMES`). ``latent_shape`` is the shape of
+        one code, computed here once.
         """
         from . import _networks
 
         owner = type(self).__name__
-        encoder = _networks.build_network(_networks.ENCODER, self.encoder, (sample_shape,), next(seeds), owner=owner)
+        encoder = _networks.build_network(
+            _networks.ENCODER,
+            self.encoder,
+            (sample_shape,),
+            next(seeds),
+            owner=owner,
+            params=self.encoder_params,
+            meta=meta,
+        )
         latent = _networks.latent_shape_of(encoder, sample_shape)
         decoder = _networks.build_network(
-            _networks.DECODER, self.decoder, (latent, sample_shape), next(seeds), owner=owner
+            _networks.DECODER,
+            self.decoder,
+            (latent, sample_shape),
+            next(seeds),
+            owner=owner,
+            params=self.decoder_params,
+            meta=meta,
         )
-        return encoder, decoder
+        return encoder, decoder, latent
+
+    def _check_routed_params(self):
+        """Refuse routed parameters that cannot reach their builder or optimizer, before anything is built."""
+        from . import _builders, _networks
+
+        owner = type(self).__name__
+        for role, holder in ((_networks.ENCODER, "encoder_params"), (_networks.DECODER, "decoder_params")):
+            if holder in self.__dict__:
+                _networks.check_routed(role, getattr(self, role), getattr(self, holder), owner=owner)
+        if self.optimizer_params:
+            _builders.make_optimizer(self.optimizer, self.learning_rate, self.optimizer_params)
 
     # ------------------------------------------------------------------
-    # Input
+    # Fitted attributes: the network's
 
-    def _check_input(self, X, *, reset):
-        """Validate X and return it as 2-D float rows; in ``fit``, set ``layout_``."""
-        if not reset and self._is_plain_rows(X):
-            return X
-        if sparse.issparse(X):
-            return self._check_sparse_input(X, reset=reset)
-        ndim = input_ndim(X)
-        if reset:
-            request = self._layout_request()
-            nd_input = request.nd_input or ()
-        else:
-            request = None
-            fitted_nd = len(self.layout_.sample_shape) > 1 or len(self.layout_.data_shape) > 1
-            nd_input = ANY_ND_INPUT if fitted_nd else ()
-        if ndim > 2 and ndim in nd_input:
-            samples = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES, input_name="X", estimator=self)
-            data_shape = samples.shape[1:]
-            if not reset and not self.layout_.accepts(data_shape):
-                noun = "images" if len(self.layout_.sample_shape) == 3 else "samples"
-                shown = data_shape if len(data_shape) == len(self.layout_.sample_shape) else (*data_shape, 1)
-                raise ValueError(
-                    f"X holds {noun} of shape {shown}, but {type(self).__name__} was fitted on {noun} of "
-                    f"shape {self.layout_.sample_shape}."
-                )
-            # Finite values were checked above; this pass only records or
-            # checks the feature count on the flat view.
-            X = validate_data(self, samples.reshape(len(samples), -1), reset=reset, ensure_all_finite=False)
-        else:
-            X = validate_data(self, X, reset=reset, dtype=FLOAT_DTYPES)
-            data_shape = (X.shape[1],)
-        if reset:
-            self.layout_ = resolve_layout(data_shape, request)
-        return X
+    @property
+    def model_(self):
+        """The autoencoder ``keras.Sequential``: layers ``[encoder_, decoder_]``."""
+        return self.network_.model
 
-    def _check_sparse_input(self, X, *, reset):
-        """Validate scipy sparse X as CSR float rows, for a model whose samples are flat rows.
+    @property
+    def encoder_(self):
+        """The trained encoder, ``model_``'s first layer."""
+        return self.network_.encoder
 
-        The rows stay sparse: training and inference densify one batch at a
-        time, so a large sparse matrix is never densified whole. A model
-        that reads images (or any N-D sample) refuses sparse input.
-        """
-        layout = getattr(self, "layout_", None)
-        if reset:
-            try:
-                layout = resolve_layout((X.shape[1],), self._layout_request())
-            except ValueError:  # no flat layout fits: the refusal below says why
-                layout = None
-        if layout is None or len(layout.sample_shape) != 1:
-            reads = f"samples of shape {layout.sample_shape}" if layout is not None else "images (N-D samples)"
-            raise TypeError(
-                f"{type(self).__name__} expected a dense array: its model reads {reads}, and only models of flat "
-                f"samples take sparse input. Got a sparse {type(X).__name__} of shape {X.shape}. Densify it with "
-                "X.toarray(), or use an estimator of flat rows, such as DenseAutoencoder, which takes it sparse."
-            )
-        X = validate_data(self, X, reset=reset, dtype=FLOAT_DTYPES, accept_sparse="csr")
-        if reset:
-            self.layout_ = layout
-        return X
+    @property
+    def decoder_(self):
+        """The trained decoder, ``model_``'s last layer."""
+        return self.network_.decoder
 
-    def _takes_sparse(self):
-        """Whether ``fit`` takes scipy sparse rows: when the model's samples are flat rows.
-
-        Decided from the parameters alone, without importing Keras: an
-        ``input_shape`` of one axis, an encoder model declaring one, or
-        samples taken from the data (flat rows).
-        """
-        if self.input_shape is not None:
-            try:
-                return len(parse_shape("input_shape", self.input_shape)) == 1
-            except ValueError:
-                return False
-        keras = sys.modules.get("keras")
-        if keras is not None and isinstance(self.encoder, keras.Model):
-            from . import _networks
-
-            shape = _networks.declared_input_shape(self.encoder)
-            return shape is None or len(shape) == 1
-        return True
-
-    def _is_plain_rows(self, X):
-        """Whether X is already what validation would return: finite float rows of the fitted width.
-
-        A web server's one-row ``transform`` spends more time in scikit-learn's
-        validation than in the network; an ndarray that needs no conversion
-        skips it. Anything else (lists, DataFrames, other dtypes, a model
-        fitted on named features, non-finite values) takes the full path,
-        which gives the usual errors and warnings.
-        """
-        return (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype in FLOAT_DTYPES
-            and 0 < X.shape[0]
-            and X.shape[1] == self.n_features_in_
-            and not hasattr(self, "feature_names_in_")
-            and bool(np.isfinite(X).all())
-        )
+    @property
+    def layout_(self):
+        """The :class:`~skae._layout.SampleLayout` of the samples ``fit`` got."""
+        return self.network_.layout
 
     # ------------------------------------------------------------------
     # Fitting
@@ -499,46 +403,58 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         with Rollback(self) as rollback:
             self._validate_params()
             self._check_noise_level()
-            # Keras, once the parameters are known to be valid.
-            from . import _distribution, _guards
-
-            resume = resume and hasattr(self, "model_")
+            resume = resume and hasattr(self, "network_")
             if resume:
                 self._check_model_params_unchanged()
-                X = self._check_input(X, reset=False)
-                rollback.keep(self.model_)
+            # Keras, once the parameters are known to be valid.
+            self._check_routed_params()
+            from . import _distribution, _guards
+
+            if resume:
+                network = self.network_
+                rows, layout = check_input(self, X, layout=network.layout)
+                rollback.keep(network.model)
             else:
-                X = self._check_input(X, reset=True)
+                rows, layout = check_input(self, X, request=self._layout_request())
             _guards.limit_worker_threads()
             # Resolved once per call: "mirrored" builds a strategy object.
             placement = _distribution.placement(self.distribute_strategy)
             done = len(self.history_.get("loss", ())) if resume else 0
             # A different shuffle for every continuation, still reproducible.
-            seed = (int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)) + done) % np.iinfo(
-                np.int32
-            ).max
-            model = self.model_ if resume else self._initialize_model(seed, placement)
-            history = self._fit_loop(model, X, initial_epoch=done, epochs=epochs, seed=seed, placement=placement)
+            top = np.iinfo(np.int32).max
+            seed = (int(check_random_state(self.random_state).randint(top)) + done) % top
             if not resume:
-                self._set_model(model)
+                network = self._build_network(layout, seed, placement)
+            history = self._fit_loop(network, rows, initial_epoch=done, epochs=epochs, seed=seed, placement=placement)
+            if not resume:
+                self.network_ = network
                 self._built_with = self._model_params()
             self._record_history(history, resume=resume)
-            self._fit_offset(X, seed)
+            self.offset_ = self._offset(network, rows, seed)
         return self
 
-    def _initialize_model(self, seed, placement):
-        """Build the encoder and decoder, compose them and compile, under ``placement``: the new ``model_``."""
+    def _build_network(self, layout, seed, placement):
+        """Build the encoder and decoder for ``layout``, compose and compile them under ``placement``."""
         from . import _builders, _networks
 
+        meta = {
+            "n_features_in_": self.n_features_in_,
+            "sample_shape": layout.sample_shape,
+            "data_shape": layout.data_shape,
+        }
         with placement.build_scope():
-            sample_shape = self.layout_.sample_shape
-            encoder, decoder = self._build_encoder_decoder(sample_shape, _builders.seed_stream(seed))
-            model = _networks.compose_autoencoder(encoder, decoder, sample_shape, latent_l1=self.latent_l1)
-            model.compile(optimizer=self._make_optimizer(), loss=self.loss)
-        return model
+            encoder, decoder, latent = self._build_encoder_decoder(
+                layout.sample_shape, _builders.seed_stream(seed), meta
+            )
+            network = _networks.AutoencoderNetwork.build(
+                encoder, decoder, layout, latent_l1=self.latent_l1, latent_shape=latent
+            )
+            optimizer = _builders.make_optimizer(self.optimizer, self.learning_rate, self.optimizer_params)
+            network.model.compile(optimizer=optimizer, loss=self.loss)
+        return network
 
-    def _fit_loop(self, model, X, *, initial_epoch, epochs, seed, placement):
-        """Train ``model`` on X for ``epochs`` epochs; return the completed epochs' logs.
+    def _fit_loop(self, network, rows, *, initial_epoch, epochs, seed, placement):
+        """Train ``network`` on validated ``rows`` for ``epochs`` epochs; return the completed epochs' logs.
 
         Ctrl-C after a completed epoch keeps that epoch's weights and warns;
         a non-finite loss raises ``FloatingPointError``.
@@ -547,8 +463,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         from . import _guards, _training
 
-        x = self.layout_.to_model(X.astype(np.float32, copy=False))
-        moves = self._image_moves()
+        moves = network.image_moves(self.shift, self.rotation, owner=type(self).__name__)
+        x = network.to_model(rows.astype(np.float32, copy=False))
         x_train, x_val = self._split_validation(x, seed)
         batches = _training.TrainingBatches(
             x_train,
@@ -575,7 +491,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             )
         with placement.fit_scope():
             return _guards.guarded_fit(
-                model,
+                network.model,
                 batches,
                 owner=type(self).__name__,
                 hint="Lower learning_rate, scale X (to [0, 1] for the sigmoid output, or standardise it with "
@@ -586,19 +502,6 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 verbose=self.verbose,
                 validation_data=validation_data,
             )
-
-    def _set_model(self, model):
-        """Make ``model`` (a composed autoencoder) this estimator's ``model_``, ``encoder_`` and ``decoder_``."""
-        from . import _networks
-
-        self.model_ = model
-        self.encoder_, self.decoder_ = _networks.split_autoencoder(model)
-        self._latent_shape = _networks.latent_shape_of(self.encoder_, self.layout_.sample_shape)
-        # The compiled inference functions of encoder_ and decoder_, built on
-        # first use. They read the live weights, so training never makes
-        # them stale; a new dict (not a cleared one) leaves a copy of the
-        # estimator its own.
-        self._inference_cache = {}
 
     def _record_history(self, history, *, resume):
         merged = {key: list(values) for key, values in self.history_.items()} if resume else {}
@@ -622,61 +525,23 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 "Set warm_start=False, or clone the estimator, to build a new model."
             )
 
-    def _image_moves(self):
-        """Return the ``image_shape``, ``shift`` (in pixels) and ``rotation`` arguments of the training batches.
-
-        Deep clustering's fine-tuning batches take the same, so both phases
-        move the images alike.
-        """
-        from . import _training
-
-        if not self.shift and not self.rotation:
-            return {"image_shape": None, "shift": (0, 0), "rotation": 0.0}
-        image_shape = self._image_shape()
-        return {
-            "image_shape": image_shape,
-            "shift": _training.shift_pixels(self.shift, image_shape),
-            "rotation": float(self.rotation),
-        }
-
-    def _image_shape(self):
-        """Return the shape of one sample as an image, height and width first, for ``shift`` and ``rotation``.
-
-        Images given as images keep their own shape; flat rows are images
-        where the model reads them as such (a convolutional network).
-        """
-        for shape in (self.layout_.data_shape, self.layout_.sample_shape):
-            if len(shape) >= 2:
-                return shape
-        moves = f"shift={self.shift} moves" if self.shift else f"rotation={self.rotation} turns"
-        raise ValueError(
-            f"{moves} images, but {type(self).__name__} got flat rows of "
-            f"{self.layout_.data_shape[0]} features, which it does not read as images. Give X as images of shape "
-            "(n_samples, height, width[, channels]), or set shift=0 and rotation=0."
-        )
-
     def _check_noise_level(self):
         if self.noise == "mask" and self.noise_level >= 1:
             raise ValueError(
                 f"noise='mask' needs a masking probability noise_level in [0, 1); got noise_level={self.noise_level}."
             )
 
-    def _fit_offset(self, X, seed):
-        # As scikit-learn's outlier detectors do: the threshold is the
-        # contamination quantile of the training scores. Scoring every
-        # training row cost a full extra forward pass (a fifth of a two-epoch
-        # fit); OFFSET_SAMPLES rows estimate the quantile to about half a
-        # percentage point of contamination at a few percent of that cost.
-        # X is already validated: validating it again would warn about
-        # feature names when fit was given a DataFrame.
-        if n_rows(X) > OFFSET_SAMPLES:
-            X = X[np.sort(np.random.default_rng(seed).choice(n_rows(X), OFFSET_SAMPLES, replace=False))]
-        self.offset_ = float(np.percentile(self._reconstruction_scores(X), 100.0 * self.contamination))
-
-    def _make_optimizer(self):
-        from . import _builders
-
-        return _builders.make_optimizer(self.optimizer, self.learning_rate)
+    def _offset(self, network, rows, seed):
+        """Return the outlier threshold: the ``contamination`` quantile of the training rows' scores."""
+        # As scikit-learn's outlier detectors do. Scoring every training row
+        # costs a full extra forward pass; OFFSET_SAMPLES rows estimate the
+        # quantile closely at a small part of that cost. The rows are
+        # already validated: validating them again would warn about feature
+        # names when fit was given a DataFrame.
+        if n_rows(rows) > OFFSET_SAMPLES:
+            rows = rows[np.sort(np.random.default_rng(seed).choice(n_rows(rows), OFFSET_SAMPLES, replace=False))]
+        scores = -network.reconstruction_errors(rows)
+        return float(np.percentile(scores.astype(rows.dtype, copy=False), 100.0 * self.contamination))
 
     def _split_validation(self, x, seed):
         if self.validation_fraction == 0:
@@ -693,19 +558,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return x[order[n_val:]], x[order[:n_val]]
 
     # ------------------------------------------------------------------
-    # Inference
-
-    def _encode(self, x):
-        """Latent codes of samples ``x`` in the model's layout, float32."""
-        from . import _inference
-
-        return _inference.predict(self._inference_cache, "encoder", self.encoder_, self.layout_.sample_shape, x)
-
-    def _decode(self, z):
-        """Reconstructions of latent codes ``z`` of ``_latent_shape``, float32."""
-        from . import _inference
-
-        return _inference.predict(self._inference_cache, "decoder", self.decoder_, self._latent_shape, z)
+    # Inference: validate X against the fitted layout, then the network
 
     def transform(self, X):
         """Encode X into the latent space.
@@ -722,9 +575,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             input and float64 otherwise.
         """
         check_is_fitted(self)
-        X = self._check_input(X, reset=False)
-        Z = self._encode(self.layout_.to_model(X))
-        return Z.reshape(n_rows(X), -1).astype(X.dtype, copy=False)
+        rows, _ = check_input(self, X, layout=self.network_.layout)
+        return self.network_.transform(rows)
 
     def inverse_transform(self, X):
         """Decode latent codes into reconstructions.
@@ -741,14 +593,13 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=FLOAT_DTYPES, input_name="X", estimator=self)
-        if Z.shape[1] != self._n_features_out:
+        if Z.shape[1] != self.network_.n_latent:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
-                f"expects latent codes of {self._n_features_out} features "
+                f"expects latent codes of {self.network_.n_latent} features "
                 "(the output of transform)."
             )
-        out = self._decode(Z.reshape((len(Z), *self._latent_shape)))
-        return self.layout_.restore(out.reshape(len(Z), -1).astype(Z.dtype, copy=False))
+        return self.network_.inverse_transform(Z)
 
     def score_samples(self, X):
         """Negated mean squared reconstruction error of each sample.
@@ -767,23 +618,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             ``-mean((X - reconstruction) ** 2)`` over each sample's values.
         """
         check_is_fitted(self)
-        return self._reconstruction_scores(self._check_input(X, reset=False))
-
-    def _reconstruction_scores(self, X):
-        """``score_samples`` of rows that ``_check_input`` already validated (ndarray or sparse CSR)."""
-        from ._inference import INFERENCE_BATCH_SIZE as step
-
-        # decoder_(encoder_(x)) is model_ at inference (its latent_l1 layer
-        # is the identity then), with the two functions transform and
-        # inverse_transform already use. One chunk at a time: memory holds
-        # one chunk's reconstructions, and sparse rows are densified only
-        # chunk by chunk.
-        error = np.empty(n_rows(X), dtype=np.float64)
-        for start in range(0, n_rows(X), step):
-            chunk = dense_rows(X[start : start + step])
-            reconstruction = self._decode(self._encode(self.layout_.to_model(chunk))).reshape(len(chunk), -1)
-            error[start : start + len(chunk)] = np.mean((chunk - reconstruction) ** 2, axis=1, dtype=np.float64)
-        return (-error).astype(X.dtype, copy=False)
+        rows, _ = check_input(self, X, layout=self.network_.layout)
+        return (-self.network_.reconstruction_errors(rows)).astype(rows.dtype, copy=False)
 
     def score(self, X, y=None):
         """Negated mean squared reconstruction error over all of X.
@@ -837,10 +673,12 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     @property
     def _n_features_out(self):
         """Number of latent features, for ``get_feature_names_out``."""
-        return math.prod(self._latent_shape)
+        return self.network_.n_latent
 
     # ------------------------------------------------------------------
-    # Saving
+    # Saving: ``save`` writes the format-3 file (see :mod:`skae._persistence`);
+    # pickling and skops write the network's state through the same codec
+    # (``PlainStateMixin``).
 
     def save(self, path):
         """Write the fitted estimator to one file, without pickle.
@@ -879,83 +717,53 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
     def _saved_state(self):
         """Return the Keras models ``save`` writes besides the fitted attributes (see :mod:`skae._persistence`)."""
-        return {"models": {"model_": self.model_}}
+        return {"models": {"model_": self.network_.model}}
 
-    def _restore_saved_state(self, *, models, estimators):
-        """Take back what ``_saved_state`` returned, once parameters and fitted attributes are set."""
-        model = models["model_"]
-        expected = (None, *self.layout_.sample_shape)
-        if tuple(model.input_shape) != expected:
-            raise ValueError(f"its model takes inputs of shape {tuple(model.input_shape)}, expected {expected}")
-        self._set_model(model)
+    def _restore_saved_state(self, *, fitted, models, estimators):
+        """Take back a loaded state: the fitted attributes, and the network of its model and layout."""
+        from . import _networks
+
+        fitted = dict(fitted)
+        layout = fitted.pop("layout_")
+        super()._restore_saved_state(fitted=fitted, models=models, estimators=estimators)
+        self.network_ = _networks.AutoencoderNetwork.restore(models["model_"], layout)
         self._built_with = self._model_params()
 
-    # ------------------------------------------------------------------
-    # Pickling (and skops, which reads the same state): the fitted model is
-    # held as the bytes of its ``.keras`` archive, not as a live Keras
-    # object, so the state is plain data that loads in Keras's safe mode,
-    # under any backend, without importing TensorFlow. encoder_ and
-    # decoder_ are model_'s layers; they are taken from it again after
-    # loading, so they stay shared. The compiled inference functions are
-    # rebuilt on first use.
-    #
-    # Parameters given as Keras objects (an ``encoder`` or ``decoder``
-    # model, an ``optimizer`` object), and the record of them in
-    # ``_built_with``, are held the same way, under ``_keras_objects``;
-    # ``layout_`` as a dict of tuples. skops then needs to trust only the
-    # estimator classes themselves.
-
     def __getstate__(self):
-        from . import _persistence
+        from ._persistence import encode_keras
 
-        state = dict(super().__getstate__())
-        for name in ("encoder_", "decoder_", "_latent_shape", "_inference_cache"):
-            state.pop(name, None)
-        if "model_" in state:
-            state["model_"] = _persistence.model_to_bytes(state["model_"])
-        if isinstance(state.get("layout_"), SampleLayout):
-            layout = state["layout_"]
-            state["layout_"] = {"sample_shape": layout.sample_shape, "data_shape": layout.data_shape}
-        params, built = _persistence.keras_params_to_state(self, state), {}
-        if isinstance(state.get("_built_with"), dict):
-            state["_built_with"] = dict(state["_built_with"])  # a copy: the live record stays as it is
-            for name, value in state["_built_with"].items():
-                if name in params and value is getattr(self, name):
-                    built[name], state["_built_with"][name] = ("parameter", None), None
-                elif (entry := _persistence.keras_to_state(value)) is not None:
-                    built[name], state["_built_with"][name] = entry, None
-        if params or built:
-            state["_keras_objects"] = {"params": params, "built_with": built}
+        state = super().__getstate__()
+        built = state.get("_built_with")
+        if isinstance(built, dict):
+            state["_built_with"] = {
+                name: value
+                if encode_keras(value) is None
+                else _THE_PARAMETER
+                if value is getattr(self, name, None)
+                else _REPLACED
+                for name, value in built.items()
+            }
         return state
 
     def __setstate__(self, state):
-        state = dict(state)
-        state.pop("_custom_objects", None)  # written by earlier pickles
-        model = state.pop("model_", None)
-        keras_objects = state.pop("_keras_objects", None)
-        if isinstance(state.get("layout_"), dict):
-            layout = state["layout_"]
-            state["layout_"] = SampleLayout(tuple(layout["sample_shape"]), tuple(layout["data_shape"]))
         super().__setstate__(state)
-        from . import _persistence
-
-        if keras_objects:
-            _persistence.keras_params_from_state(self, keras_objects["params"])
-            for name, entry in keras_objects["built_with"].items():
-                value = getattr(self, name) if entry[0] == "parameter" else _persistence.keras_from_state(entry)
-                self._built_with[name] = value
-        if model is not None:
-            # Bytes since this format; a live model from an older pickle.
-            if isinstance(model, (bytes, bytearray)):
-                model = _persistence.model_from_bytes(bytes(model))
-            self._set_model(model)
+        built = self.__dict__.get("_built_with")
+        if isinstance(built, dict):
+            for name, value in built.items():
+                if isinstance(value, str) and value == _THE_PARAMETER:
+                    built[name] = getattr(self, name)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = False
         tags.input_tags.three_d_array = True
-        tags.input_tags.sparse = self._takes_sparse()
+        # One rule for every estimator: sparse rows where the model's samples
+        # are flat rows (LayoutRequest.takes_sparse).
+        try:
+            tags.input_tags.sparse = self._layout_request().takes_sparse
+        except ValueError:  # an invalid shape parameter: fit will say so
+            tags.input_tags.sparse = False
         return tags
 
 

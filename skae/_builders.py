@@ -21,6 +21,8 @@ import math
 import keras
 from keras import layers
 
+from ._params import refuse_unknown_routed
+
 LATENT_LAYER = "latent"
 
 
@@ -188,7 +190,7 @@ class GaussianSampler(layers.Layer):
         return {**super().get_config(), "kl_weight": self.kl_weight, "seed": self.seed}
 
 
-def make_optimizer(spec, learning_rate=None):
+def make_optimizer(spec, learning_rate=None, params=None):
     """Return a new optimizer from ``spec``, never the caller's instance.
 
     Every skae estimator builds its optimizer here, once per fit, so a
@@ -203,13 +205,33 @@ def make_optimizer(spec, learning_rate=None):
         is copied from its config.
     learning_rate : float or None, default=None
         Overrides the optimizer's learning rate when not None.
+    params : dict or None, default=None
+        Keyword arguments of the optimizer (``optimizer__beta_1``), set on
+        its config.
 
     Returns
     -------
     optimizer : keras.optimizers.Optimizer
+
+    Raises
+    ------
+    ValueError
+        If ``params`` names an argument the optimizer does not take, or
+        gives ``learning_rate`` beside ``learning_rate``; the message lists
+        the names it takes.
     """
     optimizer = keras.optimizers.get(spec) if isinstance(spec, (str, dict)) else spec
     config = optimizer.get_config()
+    params = dict(params or {})
+    if params:
+        accepted = sorted(set(config) - {"name"})
+        refuse_unknown_routed(params, accepted, prefix="optimizer", what=f"The optimizer {type(optimizer).__name__}")
+        if "learning_rate" in params and learning_rate is not None:
+            raise ValueError(
+                f"learning_rate={learning_rate!r} and optimizer__learning_rate={params['learning_rate']!r} both set "
+                "the learning rate; give one of them."
+            )
+        config.update(params)
     if learning_rate is not None:
         config["learning_rate"] = learning_rate
     return type(optimizer).from_config(config)

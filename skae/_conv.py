@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from numbers import Integral
 
 from sklearn.utils._param_validation import StrOptions
 
-from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer
+from ._base import AutoencoderTransformer
 from ._docstrings import fill_shared_parameters
 from ._layout import LayoutRequest, parse_shape
+from ._params import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, store_init_params
 from ._validation import int_pair, positive_ints
 
 #: Constraints of the convolution parameters, shared with the convolutional VAE.
@@ -43,31 +43,14 @@ class ImageInputMixin:
                     f"positive ints, at most one of them -1; got {self.image_shape!r}."
                 )
         return LayoutRequest(
-            shape=shape, name="image_shape", nd_input=(3, 4), default=self._default_image_shape, noun="images"
+            shape=shape, name="image_shape", nd_input=(3, 4), default="image", noun="images", owner=type(self).__name__
         )
-
-    def _default_image_shape(self, data_shape):
-        if len(data_shape) > 1:
-            return data_shape if len(data_shape) == 3 else (*data_shape, 1)
-        (n_features,) = data_shape
-        side = math.isqrt(n_features)
-        if side * side != n_features:
-            raise ValueError(
-                f"{type(self).__name__} got flat rows of {n_features} features and "
-                "image_shape=None, which only fits square single-channel images. "
-                "Pass image_shape=(height, width, channels) whose product is "
-                f"{n_features}, or images of shape (n, height, width[, channels])."
-            )
-        return (side, side, 1)
-
-    def _takes_sparse(self):
-        # Images are not densified batch by batch: a sparse image matrix is refused.
-        return False
 
     @property
     def image_shape_(self):
         """``(height, width, channels)`` of the images the model takes."""
-        layout = self.__dict__.get("layout_")
+        network = self.__dict__.get("network_")
+        layout = network.layout if network is not None else None
         if layout is None or len(layout.sample_shape) != 3:
             raise AttributeError(f"{type(self).__name__} has no image_shape_: it is not fitted on images.")
         return layout.sample_shape
@@ -213,6 +196,7 @@ class ConvAutoencoder(ImageInputMixin, AutoencoderTransformer):
         latent_activation=None,
         output_activation="sigmoid",
         optimizer="adam",
+        optimizer_params=None,
         learning_rate=None,
         loss="mse",
         epochs=20,
@@ -232,48 +216,20 @@ class ConvAutoencoder(ImageInputMixin, AutoencoderTransformer):
         warm_start=False,
         distribute_strategy=None,
     ):
-        super().__init__(
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            loss=loss,
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_fraction=validation_fraction,
-            early_stopping=early_stopping,
-            patience=patience,
-            callbacks=callbacks,
-            random_state=random_state,
-            verbose=verbose,
-            noise=noise,
-            noise_level=noise_level,
-            shift=shift,
-            rotation=rotation,
-            latent_l1=latent_l1,
-            contamination=contamination,
-            warm_start=warm_start,
-            distribute_strategy=distribute_strategy,
-        )
-        self.image_shape = image_shape
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.strides = strides
-        self.padding = padding
-        self.latent_dim = latent_dim
-        self.activation = activation
-        self.conv_activation = conv_activation
-        self.latent_activation = latent_activation
-        self.output_activation = output_activation
+        store_init_params(self, locals())
 
     def _layout_request(self):
         return self._image_layout_request()
 
-    def _build_encoder_decoder(self, sample_shape, seeds):
+    def _build_encoder_decoder(self, sample_shape, seeds, meta):
         from . import _builders
 
         latent_activation = self.activation if self.latent_activation is None else self.latent_activation
         encoder, decoder = self._conv_stacks(
             sample_shape, seeds, head=lambda seeds: [_builders.latent_dense(self.latent_dim, latent_activation, seeds)]
         )
-        return _builders.sequential(sample_shape, encoder, "encoder"), _builders.sequential(
-            (self.latent_dim,), decoder(), "decoder"
+        return (
+            _builders.sequential(sample_shape, encoder, "encoder"),
+            _builders.sequential((self.latent_dim,), decoder(), "decoder"),
+            (self.latent_dim,),
         )

@@ -29,7 +29,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_array, check_is_fitted
 
+from ._base import AutoencoderTransformer
 from ._docstrings import fill_shared_parameters
+from ._input import check_input
+from ._layout import ANY_ND_INPUT, LayoutRequest
+from ._persistence import PlainStateMixin
 from ._registry import register_estimator
 
 # Keras, and the modules that import it, are imported inside the methods
@@ -50,8 +54,9 @@ AUTO_MAX_ITER_MIN = 4000
 DEFAULT_NOISE = ("mask", 0.2)
 #: ``shift="auto"`` for X given as images: moves of up to a tenth of the
 #: height and width (3 pixels of a 28x28 digit), DEC-DA's shifts (Guo et
-#: al., 2018). On 10,000 MNIST images it raised DEC's weakest seed from
-#: 0.632 to 0.875 (``benchmarks/results.md``, section "Deep clustering").
+#: al., 2018). Training on moved copies raised DEC's accuracy on every
+#: MNIST seed measured, the weakest seed most (user guide, Deep clustering,
+#: section "Images: train on moved copies").
 DEFAULT_SHIFT = 0.1
 #: ... but only for images at least this many pixels high and wide. On the
 #: 8x8 digits, moves of one pixel (a tenth, rounded) lowered DEC below
@@ -59,15 +64,21 @@ DEFAULT_SHIFT = 0.1
 #: reported gains on (USPS).
 AUTO_SHIFT_MIN_SIDE = 16
 #: ``pretrain_epochs="auto"``: 100 epochs on data as it is. On moved images
-#: every pass is new data, and 200 epochs on 10,000 MNIST images raised
-#: DEC's mean over seeds 0-4 (``benchmarks/results.md``, section "Deep
-#: clustering"), so moved images get up to ``AUTO_PRETRAIN_EPOCHS_MOVED``
-#: epochs, but no more than ``AUTO_PRETRAIN_SAMPLES`` samples in all: on
-#: 70,000 images, 29 epochs, a 12-minute fit on 2 CPU cores (0.887 ± 0.010
-#: over seeds 0-2); twice that lowered seed 0 from 0.891 to 0.839.
+#: every pass is new data, and longer pretraining raised DEC's mean accuracy
+#: on MNIST, so moved images get up to ``AUTO_PRETRAIN_EPOCHS_MOVED`` epochs,
+#: but no more than ``AUTO_PRETRAIN_SAMPLES`` samples in all, which bounds
+#: the time of a fit on large data: on all of MNIST, twice that pretraining
+#: lowered the accuracy of the seed tried. The user guide's Deep clustering
+#: page (sections "The defaults and what they reach" and "Images: train on
+#: moved copies") gives the measurements.
 AUTO_PRETRAIN_EPOCHS = 100
 AUTO_PRETRAIN_EPOCHS_MOVED = 200
 AUTO_PRETRAIN_SAMPLES = 2_000_000
+
+
+#: How DEC checks X: flat rows, or samples of any shape, kept as they come;
+#: the autoencoder then resolves its own layout from them.
+_DATA_LAYOUT = LayoutRequest(shape=None, name="X", nd_input=ANY_ND_INPUT, owner="DeepEmbeddedClustering")
 
 
 def soft_assignments(Z, centers, alpha):
@@ -106,7 +117,7 @@ def target_distribution(q):
 
 @register_estimator
 @fill_shared_parameters
-class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
+class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """Deep Embedded Clustering (DEC) and its improved variant IDEC.
 
     ``fit`` pretrains an autoencoder to reconstruct X, places
@@ -252,31 +263,28 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     depends on the whole batch; score a clustering with
     :func:`skae.metrics.make_clustering_scorer` instead.
 
-    On 10,000 MNIST training images the
-    defaults reached the accuracies in ``benchmarks/results.md`` (section
-    "Deep clustering"); the research runs behind them found DEC with SGD
-    more accurate than IDEC with Adam from the same pretrained network
-    (same section). Denoising
-    pretraining raised DEC's accuracy on each of three seeds after 50
-    epochs, and 100 denoising epochs raised the mean further over those
-    seeds, where 100 epochs without noise had been worse than 50. Over
-    five seeds the defaults reach 0.754 ± 0.070 on those images, above
-    KMeans on the raw pixels on every seed; the spread comes from the
-    pretrained codes' KMeans starts (section "Deep clustering" gives each
-    seed). Given the same images as images, ``(n, 28, 28)``, so that
-    ``shift="auto"`` trains on moved copies, they reached 0.842 ± 0.025,
-    every seed at least 0.805, and the starts spread less; pretrained 200
-    epochs instead of 100, which ``pretrain_epochs="auto"`` now chooses for
-    moved images, 0.857 ± 0.022, every seed at least 0.833, in 15.2 to
-    18.6 minutes a fit on two CPU cores. On the 8x8
-    digits given as images, the same moves (one pixel) lowered DEC below
-    KMeans on the raw pixels on every seed (0.709 ± 0.039 against
-    0.793 ± 0.002), hence no moves below 16 pixels a side.
+    The defaults were chosen on MNIST; :ref:`deep_clustering` (section
+    "The defaults and what they reach") gives what they reach and the
+    runs behind each. DEC with SGD is the default rather than IDEC with
+    Adam because it was the more accurate from the same pretrained
+    network, and pretraining denoises because the masking noise raised
+    DEC's accuracy on every seed measured. The defaults beat KMeans on the
+    raw pixels on every seed measured, but the result depends on the
+    pretrained codes' KMeans start, so compare settings over several seeds
+    and ``labels_`` with ``init_labels_``.
 
-    On all 70,000 MNIST images as images, the defaults reached
-    0.887 ± 0.010 over seeds 0-2, and ``rotation=10`` (DEC-DA's turns)
-    0.919 ± 0.030, each seed higher. ``rotation`` is off by default until
-    it is measured on every seed of the 10,000-image set.
+    With the default network, X given as images, ``(n, 28, 28)``, is
+    trained on moved copies (``shift="auto"``) with longer pretraining
+    (``pretrain_epochs="auto"``): that raised every seed, the weakest most,
+    and made the starts spread less (section "Images: train on moved
+    copies"). Images under 16 pixels a side are not moved: on the 8x8
+    digits a one-pixel move lowered DEC below KMeans on the raw pixels on
+    every seed.
+
+    ``rotation=10`` (DEC-DA's turns) raised each measured seed above the
+    defaults on all 70,000 MNIST images (section "Turns, too"); it stays
+    off by default until it is measured on every seed of the 10,000-image
+    set.
 
     A loss that becomes NaN or infinite stops fine-tuning with a
     ``FloatingPointError`` and leaves the estimator as it was.
@@ -305,7 +313,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "autoencoder": [HasMethods(["fit", "transform"]), None],
+        "autoencoder": [AutoencoderTransformer, None],
         "init": [StrOptions({"kmeans"}), "array-like"],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="neither")],
@@ -410,27 +418,27 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             )
             times = _PhaseTimes()
             with times("pretrain"):
-                # The autoencoder validates X, once, and learns its layout.
-                shift, rotation = self._resolve_shift(X), self._resolve_rotation()
+                # X is converted and checked once, here (this records
+                # n_features_in_ and feature_names_in_ on DEC, the estimator
+                # the caller gave X to). The autoencoder gets the float
+                # samples, in X's own shape, and learns its layout from them.
+                rows, data = check_input(self, X, request=_DATA_LAYOUT)
+                samples = data.restore(rows) if data.is_nd else rows
+                shift, rotation = self._resolve_shift(samples), self._resolve_rotation()
                 epochs = self._pretrain_epochs(n_samples, shift or rotation)
                 autoencoder = self._make_autoencoder(int(ae_seed), shift, epochs, rotation)
                 self._say(f"Pretraining {type(autoencoder).__name__} for {epochs} epochs ...")
-                autoencoder.fit(X)
-                rows = autoencoder._check_input(X, reset=False).astype(np.float32, copy=False)
-                x = autoencoder.layout_.to_model(rows)
+                autoencoder.fit(samples)
+                network = autoencoder.network_
+                x = network.to_model(rows.astype(np.float32, copy=False))
             with times("kmeans"):
-                codes = autoencoder._encode(x).reshape(x.shape[0], -1)
+                codes = network.encode(x).reshape(x.shape[0], -1)
                 centers, init_labels = self._initialize_centers(codes, int(kmeans_seed))
             with times("finetune"):
                 labels, centers, n_iter = self._fine_tune(
                     autoencoder, x, codes, centers, init_labels, int(shuffle_seed)
                 )
         self.autoencoder_ = autoencoder
-        self.n_features_in_ = autoencoder.n_features_in_
-        if hasattr(autoencoder, "feature_names_in_"):
-            self.feature_names_in_ = autoencoder.feature_names_in_
-        else:
-            self.__dict__.pop("feature_names_in_", None)
         self.cluster_centers_ = centers
         self.init_labels_ = init_labels
         self.labels_ = labels
@@ -514,7 +522,7 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
         from . import _builders, _clustering_layer
 
-        inputs = keras.Input(autoencoder.layout_.sample_shape)
+        inputs = keras.Input(autoencoder.network_.layout.sample_shape)
         latent = autoencoder.encoder_(inputs)
         clustering = _clustering_layer.ClusteringLayer(self.n_clusters, alpha=self.alpha, name="clustering")
         outputs = [clustering(latent)]
@@ -543,13 +551,14 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         model, clustering = self._fine_tuning_model(autoencoder, centers)
         idec = self.reconstruction_weight > 0
         max_iter = self._max_iter(x.shape[0])
-        moves = autoencoder._image_moves()
+        network = autoencoder.network_
+        moves = network.image_moves(autoencoder.shift, autoencoder.rotation, owner=type(autoencoder).__name__)
         n_iter, n_emptied = 0, 0
         self._say(f"Fine-tuning ({'IDEC' if idec else 'DEC'}) for at most {max_iter} steps ...")
         while True:
             if n_iter:
                 # The encoder's compiled inference reads its live, fine-tuned weights.
-                codes = autoencoder._encode(x)
+                codes = network.encode(x)
             q = soft_assignments(codes, clustering.get_weights()[0], self.alpha)
             new_labels = q.argmax(axis=1)
             changed = float(np.mean(new_labels != labels)) if n_iter else 1.0
@@ -612,8 +621,10 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             Latent codes; float32 for float32 input and float64 otherwise.
         """
         check_is_fitted(self)
-        # The autoencoder validates X: once, with its layout's rules.
-        return self.autoencoder_.transform(X)
+        # X is validated once, against the fitted autoencoder's layout.
+        network = self.autoencoder_.network_
+        rows, _ = check_input(self, X, layout=network.layout)
+        return network.transform(rows)
 
     def predict_proba(self, X):
         """Soft assignments ``q`` of X to the clusters.
@@ -686,37 +697,21 @@ class DeepEmbeddedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         """Return the fitted autoencoder, which ``save`` writes with its own state."""
         return {"estimators": {"autoencoder_": self.autoencoder_}}
 
-    def _restore_saved_state(self, *, models, estimators):
-        """Take back the fitted autoencoder that ``_saved_state`` returned."""
+    def _restore_saved_state(self, *, fitted, models, estimators):
+        """Take back the fitted attributes and the autoencoder that ``_saved_state`` returned."""
+        super()._restore_saved_state(fitted=fitted, models=models, estimators=estimators)
         self.autoencoder_ = estimators["autoencoder_"]
-
-    # Pickling and skops: a Keras optimizer given as ``optimizer`` is held
-    # as its config, so the state is plain data (the fitted autoencoder
-    # pickles itself the same way).
-
-    def __getstate__(self):
-        from . import _persistence
-
-        state = dict(super().__getstate__())
-        params = _persistence.keras_params_to_state(self, state)
-        if params:
-            state["_keras_objects"] = {"params": params}
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        keras_objects = state.pop("_keras_objects", None)
-        super().__setstate__(state)
-        if keras_objects:
-            from . import _persistence
-
-            _persistence.keras_params_from_state(self, keras_objects["params"])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = False
-        # Sparse rows where the autoencoder takes them (the default dense one does).
-        autoencoder = self.autoencoder if self.autoencoder is not None else self._make_autoencoder(0)
-        tags.input_tags.sparse = autoencoder.__sklearn_tags__().input_tags.sparse
+        # Sparse rows where the autoencoder takes them: the default one is a
+        # DenseAutoencoder, whose layout takes flat rows.
+        if self.autoencoder is None:
+            from ._dense import FLAT_REQUEST
+
+            tags.input_tags.sparse = FLAT_REQUEST.takes_sparse
+        else:
+            tags.input_tags.sparse = self.autoencoder.__sklearn_tags__().input_tags.sparse
         return tags

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer
+from ._base import AutoencoderTransformer
 from ._docstrings import fill_shared_parameters
-from ._layout import ANY_ND_INPUT, LayoutRequest, flat_sample
+from ._layout import ANY_ND_INPUT, LayoutRequest
+from ._params import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, store_init_params
 from ._validation import positive_ints
 
 
@@ -22,6 +23,13 @@ DEC_NETWORK = {
     "activation": "relu",
     "latent_activation": "linear",
 }
+
+
+#: The layout of a dense model: every sample's values as one flat row.
+#: Images are taken too, as flat rows of their values: the layout keeps
+#: their shape for image augmentation (``shift``) and for returning
+#: reconstructions as images.
+FLAT_REQUEST = LayoutRequest(shape=None, name="n_features_in_", nd_input=ANY_ND_INPUT, default="flat")
 
 
 @fill_shared_parameters
@@ -110,6 +118,7 @@ class DenseAutoencoder(AutoencoderTransformer):
         latent_activation=None,
         output_activation="sigmoid",
         optimizer="adam",
+        optimizer_params=None,
         learning_rate=None,
         loss="mse",
         epochs=20,
@@ -129,44 +138,12 @@ class DenseAutoencoder(AutoencoderTransformer):
         warm_start=False,
         distribute_strategy=None,
     ):
-        super().__init__(
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            loss=loss,
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_fraction=validation_fraction,
-            early_stopping=early_stopping,
-            patience=patience,
-            callbacks=callbacks,
-            random_state=random_state,
-            verbose=verbose,
-            noise=noise,
-            noise_level=noise_level,
-            shift=shift,
-            rotation=rotation,
-            latent_l1=latent_l1,
-            contamination=contamination,
-            warm_start=warm_start,
-            distribute_strategy=distribute_strategy,
-        )
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.decoder_layer_sizes = decoder_layer_sizes
-        self.latent_dim = latent_dim
-        self.activation = activation
-        self.latent_activation = latent_activation
-        self.output_activation = output_activation
+        store_init_params(self, locals())
 
     def _layout_request(self):
-        # Images are taken too, as flat rows of their values: the layout
-        # keeps their shape for image augmentation (``shift``) and for
-        # returning reconstructions as images.
-        return LayoutRequest(shape=None, name="n_features_in_", nd_input=ANY_ND_INPUT, default=flat_sample)
+        return FLAT_REQUEST
 
-    def _takes_sparse(self):
-        return True
-
-    def _build_encoder_decoder(self, sample_shape, seeds):
+    def _build_encoder_decoder(self, sample_shape, seeds, meta):
         from . import _builders
 
         hidden = positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
@@ -187,4 +164,4 @@ class DenseAutoencoder(AutoencoderTransformer):
             ],
             "decoder",
         )
-        return encoder, decoder
+        return encoder, decoder, (self.latent_dim,)

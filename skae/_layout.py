@@ -22,12 +22,14 @@ __all__ = [
     "ANY_ND_INPUT",
     "LayoutRequest",
     "SampleLayout",
+    "declared_input_shape",
     "dense_rows",
     "flat_sample",
     "input_ndim",
     "n_rows",
     "parse_shape",
     "resolve_layout",
+    "square_image",
 ]
 
 #: ``LayoutRequest.nd_input`` of an estimator that takes N-D samples of any
@@ -73,10 +75,24 @@ class SampleLayout:
         """Whether N-D data whose samples have ``shape`` fits this layout."""
         return tuple(shape) in (self.sample_shape, self.data_shape) or (*shape, 1) == self.sample_shape
 
+    @property
+    def is_nd(self):
+        """Whether the model or the data has N-D samples (so N-D input is taken)."""
+        return len(self.sample_shape) > 1 or len(self.data_shape) > 1
+
+    def to_dict(self):
+        """Return the layout as plain data (lists of ints), the one form every saved state holds."""
+        return {"sample_shape": list(self.sample_shape), "data_shape": list(self.data_shape)}
+
+    @classmethod
+    def from_dict(cls, data):
+        """Return the layout that :meth:`to_dict` wrote."""
+        return cls(tuple(int(v) for v in data["sample_shape"]), tuple(int(v) for v in data["data_shape"]))
+
 
 @dataclass(frozen=True)
 class LayoutRequest:
-    """What an estimator asks of its input layout.
+    """What an estimator asks of its input layout: plain data, no callback into the estimator.
 
     Parameters
     ----------
@@ -89,22 +105,81 @@ class LayoutRequest:
         The numbers of dimensions of X, besides 2, that the estimator takes
         as samples of their own shape (images, sequences); None takes flat
         rows only.
-    default : callable
-        ``default(data_shape) -> sample_shape`` when ``shape`` is None.
+    default : {"keep", "flat", "image"}
+        The sample shape when ``shape`` is None: ``"keep"`` the data's own
+        (flat rows stay flat), ``"flat"`` all of a sample's values in one
+        axis, ``"image"`` a single-channel image (square for flat rows, a
+        channel axis added to grey images).
     noun : str
         What a sample is called in error messages ("images").
+    owner : str
+        The estimator class's name, for error messages.
     """
 
     shape: tuple | None
     name: str
     nd_input: tuple | None = None
-    default: object = tuple
+    default: str = "keep"
     noun: str = "samples"
+    owner: str = "The estimator"
+
+    @property
+    def takes_sparse(self):
+        """Whether flat rows stay flat rows in the model, the one case where sparse rows are taken.
+
+        Training and inference densify one batch of flat rows at a time; a
+        model that reads N-D samples (images) gets no sparse input.
+        """
+        if self.shape is not None:
+            return len(self.shape) == 1
+        return self.default != "image"
+
+    def sample_shape_of(self, data_shape):
+        """Return the sample shape ``default`` gives data whose samples have ``data_shape``."""
+        if self.default == "flat":
+            return flat_sample(data_shape)
+        if self.default == "image":
+            return square_image(data_shape, self.owner)
+        return tuple(data_shape)
 
 
 def flat_sample(data_shape):
     """Return the sample shape of a model of flat rows: all of a sample's values in one axis."""
     return (math.prod(data_shape),)
+
+
+def square_image(data_shape, owner="The estimator"):
+    """Return the image shape of data without a given ``image_shape``: grey images get a channel axis.
+
+    Flat rows must then hold square single-channel images.
+    """
+    if len(data_shape) > 1:
+        return tuple(data_shape) if len(data_shape) == 3 else (*data_shape, 1)
+    (n_features,) = data_shape
+    side = math.isqrt(n_features)
+    if side * side != n_features:
+        raise ValueError(
+            f"{owner} got flat rows of {n_features} features and "
+            "image_shape=None, which only fits square single-channel images. "
+            "Pass image_shape=(height, width, channels) whose product is "
+            f"{n_features}, or images of shape (n, height, width[, channels])."
+        )
+    return (side, side, 1)
+
+
+def declared_input_shape(model):
+    """Return the sample shape a built Keras model declares, one None as -1; else None.
+
+    Reads ``model.inputs`` only, so it needs no Keras import of its own.
+    """
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):  # subclassed models have no symbolic inputs
+        return None
+    if not inputs or len(inputs) != 1:
+        return None
+    shape = tuple(-1 if v is None else int(v) for v in inputs[0].shape[1:])
+    return shape if shape.count(-1) <= 1 else None
 
 
 def parse_shape(name, value, *, min_len=1, max_len=None, allow_none=False):
@@ -160,9 +235,9 @@ def resolve_layout(data_shape, request):
     data_shape = tuple(int(v) for v in data_shape)
     n_features = math.prod(data_shape)
     if len(data_shape) == 1:
-        shape = request.default(data_shape) if request.shape is None else request.shape
+        shape = request.sample_shape_of(data_shape) if request.shape is None else request.shape
         return SampleLayout(_fill_wildcard(tuple(shape), n_features, request.name), data_shape)
-    own = tuple(request.default(data_shape))
+    own = tuple(request.sample_shape_of(data_shape))
     if request.shape is not None:
         agrees = [
             len(candidate) == len(request.shape)

@@ -18,8 +18,9 @@ class's ``_fitted_attributes`` that are set, and
 * ``"estimators"``: fitted skae estimators it holds, by attribute name,
   saved with their own state.
 
-Loading builds ``cls(**params)``, sets the fitted attributes and calls
-``estimator._restore_saved_state(models=..., estimators=...)``.
+Loading builds ``cls(**params)`` and calls
+``estimator._restore_saved_state(fitted=..., models=..., estimators=...)``,
+which :class:`PlainStateMixin` implements by setting the fitted attributes.
 A parameter given as a Keras model is stored as one more ``.keras`` member,
 one given as a function by its import name (``module:qualname``), and one
 given as an unfitted skae estimator (DEC's ``autoencoder``) by its class
@@ -30,15 +31,22 @@ looked up by name among the registered estimator classes
 (:mod:`skae._registry`), a function parameter among the modules already
 imported, parameters are JSON values, and Keras's safe mode refuses
 serialised lambdas.
+
+Pickling and skops read the same state through the same codec
+(:func:`encode_keras` and :func:`decode_keras`, in :class:`PlainStateMixin`):
+a Keras model is ``{"keras_model": <.keras bytes>}`` where a file has
+``{"keras_model": <member name>}``, an optimizer ``{"keras_optimizer":
+<config>}``, a layout ``{"layout": ...}`` and a fitted network
+``{"network": {"layout": ..., "model": <bytes>}}``. So a pickled estimator
+holds no live Keras object, and skops needs to trust only the estimator
+classes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
-import tempfile
 import warnings
 import zipfile
 import zlib
@@ -46,6 +54,7 @@ import zlib
 import numpy as np
 import sklearn
 
+from ._keras_io import model_from_bytes, model_to_bytes, tensorflow_left_alone
 from ._layout import SampleLayout
 from ._registry import class_name, is_registered, registered_class
 from ._version import __version__
@@ -65,36 +74,6 @@ METADATA = "skae.json"
 MODEL = "model.keras"
 # Parameters that only exist while training runs; they are not saved.
 RUNTIME_PARAMS = ("callbacks",)
-
-
-@contextlib.contextmanager
-def _tensorflow_left_alone():
-    """Keep Keras's (de)serializer from importing TensorFlow under another backend.
-
-    Keras's serializer asks whether each value is a TensorFlow type, and
-    imports TensorFlow to ask whenever it is installed: seconds and hundreds
-    of megabytes for a JAX or PyTorch user who never uses it. While
-    TensorFlow is not imported no value can be one of its types, so the
-    answer is known; this tells Keras's lazy TensorFlow handle so for the
-    duration of the call.
-    """
-    import keras
-
-    probe = None
-    if keras.backend.backend() != "tensorflow" and "tensorflow" not in sys.modules:
-        try:
-            from keras.src.utils.module_utils import tensorflow as probe
-        except ImportError:  # another Keras layout: let it import
-            probe = None
-    if probe is None or not hasattr(probe, "_available"):
-        yield
-        return
-    saved = probe._available
-    probe._available = False
-    try:
-        yield
-    finally:
-        probe._available = saved
 
 
 def _skae_version():
@@ -118,10 +97,8 @@ def _encode(name, value):
         if not all(isinstance(key, str) for key in value):
             raise TypeError(f"Cannot save {name}: dict keys must be strings, got {list(value)!r}.")
         return {"dict": {key: _encode(name, v) for key, v in value.items()}}
-    if isinstance(value, keras.optimizers.Optimizer):
-        return {"keras_optimizer": keras.optimizers.serialize(value)}
-    if isinstance(value, SampleLayout):
-        return {"layout": {"sample_shape": list(value.sample_shape), "data_shape": list(value.data_shape)}}
+    if isinstance(value, (keras.optimizers.Optimizer, SampleLayout)):
+        return encode_keras(value)
     raise TypeError(
         f"Cannot save {name}={value!r}: save() stores parameters as plain JSON values "
         "(numbers, strings, booleans, None, lists, tuples and Keras optimizers). Set it to such a "
@@ -130,8 +107,6 @@ def _encode(name, value):
 
 
 def _decode(value):
-    import keras
-
     if isinstance(value, list):
         return [_decode(v) for v in value]
     if not isinstance(value, dict):
@@ -147,11 +122,8 @@ def _decode(value):
         return np.asarray(items, dtype=dtype)
     if "dict" in value:
         return {key: _decode(v) for key, v in value["dict"].items()}
-    if "keras_optimizer" in value:
-        return keras.optimizers.deserialize(value["keras_optimizer"])
-    if "layout" in value:
-        layout = value["layout"]
-        return SampleLayout(tuple(layout["sample_shape"]), tuple(layout["data_shape"]))
+    if "keras_optimizer" in value or "layout" in value:
+        return decode_keras(value)
     raise ValueError(f"unknown value {value!r}")
 
 
@@ -166,110 +138,111 @@ def _find_callable(name):
     return obj if callable(obj) else None
 
 
-def model_to_bytes(model):
-    """Return ``model`` as the bytes of a Keras ``.keras`` archive.
+def _network_class():
+    """Return the fitted-network class, once it is imported (it needs Keras); else None."""
+    module = sys.modules.get(f"{__package__}._networks")
+    return getattr(module, "AutoencoderNetwork", None)
 
-    Used by :func:`save` and by the estimators' pickling state, so that a
-    pickled or skops-serialised estimator holds no live Keras object, only
-    bytes that :func:`model_from_bytes` loads in Keras's safe mode.
+
+def encode_keras(value, store=bytes):
+    """Return a Keras object, a layout or a fitted network as tagged plain data; None for anything else.
+
+    The one codec of every saved state: ``save`` (``store`` names the
+    archive member that will hold a model's bytes) and pickling and skops
+    (``store`` keeps the bytes). A model becomes ``{"keras_model":
+    store(bytes of its .keras archive)}``, an optimizer
+    ``{"keras_optimizer": its config}``, a :class:`SampleLayout`
+    ``{"layout": ...}``, a fitted network ``{"network": {"layout": ...,
+    "model": store(bytes)}}``. Keras is not imported to ask: while it is not
+    imported, no value can be one of its objects.
     """
-    with tempfile.TemporaryDirectory() as tmp:
-        model_path = os.path.join(tmp, "model.keras")
-        with warnings.catch_warnings(), _tensorflow_left_alone():
-            # A template that was never built has no weights to save, and
-            # needs none: fit builds a fresh copy.
-            warnings.filterwarnings("ignore", message="You are saving a model that has not yet been built")
-            model.save(model_path)
-        with open(model_path, "rb") as f:
-            return f.read()
-
-
-def model_from_bytes(data, *, compile=True):
-    """Load the Keras model that :func:`model_to_bytes` wrote, in safe mode.
-
-    Raises
-    ------
-    ValueError
-        If the bytes are not a ``.keras`` archive Keras can load without
-        running stored code, naming the cause.
-    """
-    import keras
-
-    from . import _builders
-
-    with tempfile.TemporaryDirectory() as tmp:
-        model_path = os.path.join(tmp, "model.keras")
-        with open(model_path, "wb") as f:
-            f.write(data)
-        try:
-            with _tensorflow_left_alone():
-                return keras.saving.load_model(
-                    model_path, safe_mode=True, compile=compile, custom_objects=_builders.custom_objects()
-                )
-        except Exception as exc:
-            raise ValueError(
-                f"a Keras model that cannot be loaded safely: {exc}. skae loads models with "
-                "safe_mode=True and never runs code stored in a file; a custom layer must be registered with "
-                "keras.saving.register_keras_serializable and imported before loading"
-            ) from exc
-
-
-def keras_to_state(value):
-    """Return a Keras model or optimizer as plain data for a pickle or skops state; None for anything else.
-
-    A model becomes ``("keras_model", bytes of its .keras archive)``, an
-    optimizer ``("keras_optimizer", its serialized config)``: values skops
-    reads without trusting any Keras type, and that :func:`keras_from_state`
-    loads in Keras's safe mode. Keras is not imported to ask: while it is
-    not imported, no value can be one of its objects.
-    """
+    if isinstance(value, SampleLayout):
+        return {"layout": value.to_dict()}
     keras = sys.modules.get("keras")
     if keras is None:
         return None
+    network = _network_class()
+    if network is not None and isinstance(value, network):
+        state = value.to_state()
+        return {"network": {"layout": state["layout"], "model": store(state["model"])}}
     if isinstance(value, keras.Model):
-        return ("keras_model", model_to_bytes(value))
+        return {"keras_model": store(model_to_bytes(value))}
     if isinstance(value, keras.optimizers.Optimizer):
-        with _tensorflow_left_alone():
-            return ("keras_optimizer", keras.optimizers.serialize(value))
+        with tensorflow_left_alone():
+            return {"keras_optimizer": keras.optimizers.serialize(value)}
     return None
 
 
-def keras_params_to_state(estimator, state):
-    """Take the Keras objects among ``estimator``'s parameters out of its pickling ``state``.
+def decode_keras(entry, load=bytes, *, compile_models=False):
+    """Return the object that :func:`encode_keras` made ``entry`` of; ``load(ref)`` gives a model's bytes.
 
-    Each such parameter is set to None in ``state`` and returned, by name,
-    as :func:`keras_to_state` data; :func:`keras_params_from_state` puts
-    them back. Every skae estimator's ``__getstate__`` uses it, so a Keras
-    model or optimizer given as a parameter never reaches pickle or skops
-    as a live object.
+    A model given as a parameter is a template, which fit copies, so it
+    loads uncompiled unless ``compile_models``; a fitted network's model is
+    compiled, to train on.
     """
-    params = {}
-    for name in estimator._get_param_names():
-        entry = keras_to_state(state.get(name))
-        if entry is not None:
-            params[name] = entry
-            state[name] = None
-    return params
-
-
-def keras_params_from_state(estimator, params):
-    """Set the parameters that :func:`keras_params_to_state` took out back on ``estimator``."""
-    for name, entry in params.items():
-        setattr(estimator, name, keras_from_state(entry))
-
-
-def keras_from_state(entry):
-    """Return the Keras object that :func:`keras_to_state` made ``entry`` of."""
     import keras
 
-    kind, payload = entry
-    if kind == "keras_model":
-        # A parameter is a template: fit trains a fresh copy, so it needs no compiled state.
-        return model_from_bytes(bytes(payload), compile=False)
-    if kind == "keras_optimizer":
-        with _tensorflow_left_alone():
-            return keras.optimizers.deserialize(payload)
-    raise ValueError(f"unknown Keras object in a saved state: {kind!r}")
+    if "layout" in entry:
+        return SampleLayout.from_dict(entry["layout"])
+    if "keras_model" in entry:
+        return model_from_bytes(load(entry["keras_model"]), compile=compile_models)
+    if "keras_optimizer" in entry:
+        with tensorflow_left_alone():
+            return keras.optimizers.deserialize(entry["keras_optimizer"])
+    if "network" in entry:
+        from ._networks import AutoencoderNetwork
+
+        state = entry["network"]
+        return AutoencoderNetwork.from_state({"layout": state["layout"], "model": load(state["model"])})
+    raise ValueError(f"unknown Keras object in a saved state: {sorted(entry)!r}")
+
+
+#: The key of a pickled state that holds its attributes encoded by :func:`encode_keras`.
+ENCODED = "_skae_encoded"
+
+
+class PlainStateMixin:
+    """Pickling, skops and ``save`` of a skae estimator, all through :func:`encode_keras`.
+
+    ``__getstate__`` takes every attribute that is a Keras object, a layout
+    or a fitted network out of the state and holds it, encoded, under
+    :data:`ENCODED`; ``__setstate__`` decodes them back. The fitted network
+    is bytes of a ``.keras`` archive, loaded in Keras's safe mode, under any
+    backend, without importing TensorFlow. A class names its plain fitted
+    attributes in ``_fitted_attributes`` and its Keras models and nested
+    estimators in ``_saved_state`` for :func:`save`.
+    """
+
+    #: Fitted attributes, besides the Keras models and nested estimators, that ``save`` writes.
+    _fitted_attributes = ()
+
+    def _saved_state(self):
+        """Return the Keras models (``"models"``) and fitted estimators (``"estimators"``) ``save`` writes."""
+        return {}
+
+    def _restore_saved_state(self, *, fitted, models, estimators):
+        """Take back a loaded state: the fitted attributes, and what ``_saved_state`` returned."""
+        for name, value in fitted.items():
+            setattr(self, name, value)
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        encoded = {}
+        for name, value in list(state.items()):
+            entry = encode_keras(value)
+            if entry is not None:
+                encoded[name] = entry
+                del state[name]
+        if encoded:
+            state[ENCODED] = encoded
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        encoded = state.pop(ENCODED, {})
+        super().__setstate__(state)
+        for name, entry in encoded.items():
+            setattr(self, name, decode_keras(entry))
 
 
 def _load_keras(data, what):
@@ -285,8 +258,12 @@ def _encode_param(name, value, members):
 
     if isinstance(value, keras.Model):
         member = f"params/{name}.keras"
-        members[member] = value
-        return {"keras_model": member}
+
+        def store(data):
+            members[member] = data
+            return member
+
+        return encode_keras(value, store)
     if is_registered(type(value)):
         # An unfitted estimator given as a parameter (DEC's autoencoder).
         return {"estimator": {"class": class_name(type(value)), "params": _encode_params(name, value, members)}}
@@ -327,7 +304,7 @@ def _encode_state(prefix, estimator, members):
     }
     for name, model in state.get("models", {}).items():
         member = MODEL if not prefix and name == "model_" else f"{prefix or 'models'}/{name}.keras"
-        members[member] = model
+        members[member] = model_to_bytes(model)
         encoded["models"][name] = member
     for name, inner in state.get("estimators", {}).items():
         encoded["estimators"][name] = _encode_state(f"{prefix}/{name}" if prefix else name, inner, members)
@@ -359,8 +336,8 @@ def save(estimator, path):
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(METADATA, json.dumps(metadata, indent=1))
-            for member, model in members.items():
-                archive.writestr(member, model_to_bytes(model))
+            for member, data in members.items():
+                archive.writestr(member, data)
         os.replace(partial, path)
     finally:
         if os.path.exists(partial):
@@ -455,9 +432,7 @@ def _decode_state(state, members, path):
         raise ValueError(f"{path!r} has invalid estimator metadata: {exc}.") from exc
     try:
         estimator = cls(**params)
-        for name, value in fitted.items():
-            setattr(estimator, name, value)
-        estimator._restore_saved_state(models=models, estimators=estimators)
+        estimator._restore_saved_state(fitted=fitted, models=models, estimators=estimators)
         return estimator
     except (AttributeError, KeyError, ValueError) as exc:
         raise ValueError(f"{path!r} holds a model that does not match its metadata: {exc}.") from exc
@@ -473,7 +448,10 @@ def _decode_params(cls, encoded, members, path):
 
 def _decode_param(name, value, members, path):
     if isinstance(value, dict) and "keras_model" in value:
-        return _load_keras(members[value["keras_model"]], value["keras_model"])
+        try:
+            return decode_keras(value, members.__getitem__)
+        except ValueError as exc:
+            raise ValueError(f"holds {exc} ({value['keras_model']})") from exc.__cause__
     if isinstance(value, dict) and "estimator" in value:
         cls = _registered(value["estimator"].get("class"), path)
         return cls(**_decode_params(cls, value["estimator"]["params"], members, path))

@@ -10,11 +10,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, AutoencoderTransformer
+from ._base import AutoencoderTransformer
 from ._conv import CONV_CONSTRAINTS, ImageInputMixin
 from ._dense import _decoder_sizes
 from ._docstrings import fill_shared_parameters
 from ._layout import LayoutRequest
+from ._params import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, store_init_params
 from ._validation import positive_ints
 
 
@@ -146,6 +147,7 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
         activation="relu",
         output_activation="sigmoid",
         optimizer="adam",
+        optimizer_params=None,
         learning_rate=None,
         loss="binary_crossentropy",
         epochs=20,
@@ -165,50 +167,14 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
         warm_start=False,
         distribute_strategy=None,
     ):
-        super().__init__(
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            loss=loss,
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_fraction=validation_fraction,
-            early_stopping=early_stopping,
-            patience=patience,
-            callbacks=callbacks,
-            random_state=random_state,
-            verbose=verbose,
-            noise=noise,
-            noise_level=noise_level,
-            shift=shift,
-            rotation=rotation,
-            latent_l1=latent_l1,
-            contamination=contamination,
-            warm_start=warm_start,
-            distribute_strategy=distribute_strategy,
-        )
-        self.architecture = architecture
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.decoder_layer_sizes = decoder_layer_sizes
-        self.image_shape = image_shape
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.strides = strides
-        self.padding = padding
-        self.conv_activation = conv_activation
-        self.latent_dim = latent_dim
-        self.beta = beta
-        self.activation = activation
-        self.output_activation = output_activation
+        store_init_params(self, locals())
 
     def _layout_request(self):
         if self.architecture == "conv":
             return self._image_layout_request()
-        return LayoutRequest(shape=None, name="n_features_in_")
+        return LayoutRequest(shape=None, name="n_features_in_", owner=type(self).__name__)
 
-    def _takes_sparse(self):
-        return self.architecture == "dense"
-
-    def _build_encoder_decoder(self, sample_shape, seeds):
+    def _build_encoder_decoder(self, sample_shape, seeds, meta):
         from . import _builders
 
         # The KL term is divided by the number of values per sample, since
@@ -220,8 +186,10 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
 
         if self.architecture == "conv":
             encoder, decoder = self._conv_stacks(sample_shape, seeds, head)
-            return _builders.sequential(sample_shape, encoder, "encoder"), _builders.sequential(
-                (self.latent_dim,), decoder(), "decoder"
+            return (
+                _builders.sequential(sample_shape, encoder, "encoder"),
+                _builders.sequential((self.latent_dim,), decoder(), "decoder"),
+                (self.latent_dim,),
             )
         hidden = positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
         encoder = _builders.sequential(
@@ -235,7 +203,7 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
             ],
             "decoder",
         )
-        return encoder, decoder
+        return encoder, decoder, (self.latent_dim,)
 
     def sample(self, n_samples=1, random_state=None):
         """Generate new samples by decoding draws from the latent prior.
@@ -258,8 +226,8 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         rng = check_random_state(random_state)
         Z = rng.standard_normal((int(n_samples), self._n_features_out)).astype(np.float32)
-        out = self._decode(Z)
-        return self.layout_.restore(out.reshape(len(Z), -1))
+        out = self.network_.decode(Z.reshape((len(Z), *self.network_.latent_shape)))
+        return self.network_.layout.restore(out.reshape(len(Z), -1))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

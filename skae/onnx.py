@@ -12,8 +12,8 @@ import it yourself before converting.
 
 The graph does what ``transform`` does, step by step: it takes the flat
 rows ``transform`` takes, computes in float32 (casting float64 input),
-reshapes the rows to the model's samples (``layout_.sample_shape``, such as
-``(28, 28, 1)`` for a convolutional model), runs ``encoder_``, flattens
+reshapes the rows to the model's samples (``network_.layout.sample_shape``, such as
+``(28, 28, 1)`` for a convolutional model), runs ``network_.encoder``, flattens
 the codes and casts them back to the input's type. ``offset_`` (the
 outlier threshold) plays no part in ``transform``, and none in the graph.
 A variational autoencoder's encoder returns the latent mean at inference,
@@ -31,7 +31,6 @@ exporter's highest, then converted up), since one ONNX graph has one opset.
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import warnings
@@ -222,7 +221,7 @@ def _encoder_shape(operator):
     check_is_fitted(est)
     _check_width(operator, est.n_features_in_, "encodes")
     n = operator.inputs[0].get_first_dimension()
-    operator.outputs[0].type = _tensor_type(operator.inputs[0])([n, est._n_features_out])
+    operator.outputs[0].type = _tensor_type(operator.inputs[0])([n, est.network_.n_latent])
 
 
 def _encoder_converter(scope, operator, container):
@@ -231,9 +230,9 @@ def _encoder_converter(scope, operator, container):
         scope,
         operator,
         container,
-        network=est.encoder_,
-        in_shape=est.layout_.sample_shape,
-        out_width=est._n_features_out,
+        network=est.network_.encoder,
+        in_shape=est.network_.layout.sample_shape,
+        out_width=est.network_.n_latent,
         prefix=scope.get_unique_variable_name("encoder"),
     )
 
@@ -253,7 +252,7 @@ class _Decoder(TransformerMixin, BaseEstimator):
 
 def _decoder_shape(operator):
     est = operator.raw_operator.autoencoder
-    _check_width(operator, est._n_features_out, "decodes")
+    _check_width(operator, est.network_.n_latent, "decodes")
     n = operator.inputs[0].get_first_dimension()
     operator.outputs[0].type = _tensor_type(operator.inputs[0])([n, est.n_features_in_])
 
@@ -264,8 +263,8 @@ def _decoder_converter(scope, operator, container):
         scope,
         operator,
         container,
-        network=est.decoder_,
-        in_shape=est._latent_shape,
+        network=est.network_.decoder,
+        in_shape=est.network_.latent_shape,
         out_width=est.n_features_in_,
         prefix=scope.get_unique_variable_name("decoder"),
     )
@@ -350,7 +349,7 @@ def to_onnx_decoder(estimator, *, target_opset=None, dtype=np.float32):
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be numpy.float32 or numpy.float64; got {dtype}.")
     tensor = FloatTensorType if dtype == np.float32 else DoubleTensorType
-    width = math.prod(estimator._latent_shape)
+    width = estimator.network_.n_latent
     return to_onnx(_Decoder(estimator), initial_types=[("X", tensor([None, width]))], target_opset=target_opset)
 
 

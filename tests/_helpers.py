@@ -75,3 +75,34 @@ def small_dec(**params):
     autoencoder = DenseAutoencoder(hidden_layer_sizes=(32,), latent_dim=10, output_activation="linear")
     settings = {"n_clusters": 10, "autoencoder": autoencoder, "pretrain_epochs": 3, "max_iter": 60}
     return DeepEmbeddedClustering(**{**settings, "update_interval": 20, "batch_size": 64, "random_state": 0, **params})
+
+
+def sized_encoder(input_shape, units=16, depth=1):
+    """A builder of an encoder of ``depth`` Dense layers of ``units`` each, to 4 latents: routed parameters."""
+    import keras
+
+    layers = [keras.layers.Dense(units, activation="relu") for _ in range(depth)]
+    return keras.Sequential([keras.Input(input_shape), *layers, keras.layers.Dense(4)])
+
+
+def sized_decoder(latent_shape, output_shape, units=16, n_features_in_=None):
+    """A builder of a decoder with one hidden layer of ``units``; it asks for ``n_features_in_``, as meta."""
+    import keras
+
+    assert n_features_in_ == output_shape[0], (n_features_in_, output_shape)
+    return keras.Sequential(
+        [
+            keras.Input(latent_shape),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(n_features_in_, activation="sigmoid"),
+        ]
+    )
+
+
+def sized_wrapper(**params):
+    """A two-epoch AutoencoderTransformer of the sized builders, for routed grids."""
+    from skae import AutoencoderTransformer
+
+    return AutoencoderTransformer(
+        **{"encoder": sized_encoder, "decoder": sized_decoder, "epochs": 2, "random_state": 0, **params}
+    )

@@ -148,7 +148,7 @@ def test_dense_autoencoder_takes_images_and_shifts_them(digits):
 @pytest.mark.backends
 def test_conv_autoencoder_shifts_flat_rows_it_reads_as_images(digits):
     ae = small_conv(shift=0.25).fit(digits[0][:200])
-    assert ae._image_shape() == (8, 8, 1)
+    assert ae.network_.image_shape() == (8, 8, 1)
     assert np.isfinite(ae.history_["loss"]).all()
 
 

@@ -6,18 +6,15 @@ import pytest
 
 from skae import ConvAutoencoder, DenseAutoencoder, VariationalAutoencoder
 from skae._builders import conv_shapes, seed_stream
-from skae._layout import LayoutRequest, SampleLayout, parse_shape, resolve_layout
-from skae._networks import (
-    compose_autoencoder,
-    declared_input_shape,
-    keras_default_seeds,
-    latent_shape_of,
-    split_autoencoder,
-)
+from skae._layout import LayoutRequest, SampleLayout, declared_input_shape, parse_shape, resolve_layout
+from skae._networks import compose_autoencoder, keras_default_seeds, latent_shape_of, split_autoencoder
 
 
 def build(estimator, sample_shape, seed=0):
-    return estimator._build_encoder_decoder(sample_shape, seed_stream(seed))
+    """The ``(encoder, decoder)`` pair an estimator builds; its latent shape is checked against the encoder's."""
+    encoder, decoder, latent = estimator._build_encoder_decoder(sample_shape, seed_stream(seed), {})
+    assert latent == latent_shape_of(encoder, sample_shape)
+    return encoder, decoder
 
 
 def kernels(model):
@@ -61,7 +58,8 @@ def test_variational_encoder_ends_in_the_sampler_and_decodes_its_code():
 
 def test_compose_and_split_are_inverse():
     encoder, decoder = build(DenseAutoencoder(hidden_layer_sizes=(4,), latent_dim=2), (6,))
-    model = compose_autoencoder(encoder, decoder, (6,), latent_l1=0.1)
+    model, latent = compose_autoencoder(encoder, decoder, (6,), latent_l1=0.1)
+    assert latent == (2,)
     assert [layer.name for layer in model.layers] == ["encoder", "latent_l1", "decoder"]
     assert split_autoencoder(model) == (encoder, decoder)
     with pytest.raises(ValueError, match="Sequential of an encoder and a decoder"):

@@ -143,12 +143,12 @@ def test_sparse_rows_cluster_like_dense_ones(digits):
     np.testing.assert_allclose(rows.cluster_centers_, dense.cluster_centers_, atol=1e-5)
 
 
-def test_transform_validates_once_through_the_autoencoder(fitted, digits, monkeypatch):
-    from skae import _base
+def test_transform_validates_once(fitted, digits, monkeypatch):
+    from skae import _input
 
     calls = []
-    real = _base.validate_data
-    monkeypatch.setattr(_base, "validate_data", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = _input.validate_data
+    monkeypatch.setattr(_input, "validate_data", lambda *a, **k: calls.append(1) or real(*a, **k))
     rows = digits[0][:5].tolist()  # a list: not the fast path for plain arrays
     fitted.transform(rows)
     assert len(calls) == 1

@@ -119,5 +119,9 @@ def test_training_keeps_inference_current_and_the_cache_is_not_pickled(X):
     after = est.transform(X[:1])
     assert not np.array_equal(before, after)
     np.testing.assert_allclose(after, direct(est.encoder_, X[:1]), rtol=1e-5, atol=1e-5)
-    # Not pickled: a copy compiles its own.
-    assert "_inference_cache" not in est.__getstate__()
+    # Not pickled: the network's state is its layout and model, and a copy compiles its own.
+    assert est.network_._compiled
+    assert set(est.network_.__getstate__()) == {"layout", "model"}
+    copy = pickle.loads(pickle.dumps(est))
+    assert copy.network_._compiled == {}
+    np.testing.assert_array_equal(copy.transform(X[:1]), after)

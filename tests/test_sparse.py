@@ -63,7 +63,7 @@ def test_sparse_transform_densifies_one_batch_at_a_time(sparse_rows, monkeypatch
     monkeypatch.setattr("skae._inference.INFERENCE_BATCH_SIZE", 100)
     from skae import _inference
 
-    out = _inference.run_in_batches(ae._inference_cache["encoder"][3], S, batch_size=100)
+    out = _inference.run_in_batches(ae.network_._compiled["encoder"][3], S, batch_size=100)
     assert sizes == [100, 100, 100]
     np.testing.assert_allclose(out, ae.transform(X), atol=1e-6)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import skae
-from skae._docstrings import SHARED_PARAMETERS
+from skae._params import SHARED, SHARED_CONSTRAINTS
 from skae._registry import class_name, registered_class
 
 ESTIMATORS = [skae.AutoencoderTransformer, skae.DenseAutoencoder, skae.ConvAutoencoder, skae.VariationalAutoencoder]
@@ -16,17 +16,28 @@ OWN_DEFAULTS = {(skae.VariationalAutoencoder, "loss")}
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
-def test_shared_parameters_have_one_default_and_one_text(cls):
-    base = inspect.signature(skae.AutoencoderTransformer).parameters
+def test_shared_parameters_have_one_default_one_constraint_and_one_text(cls):
+    # Each shared parameter is declared once, in skae._params.SHARED; every
+    # class's signature, constraints and docstring must agree with it.
     params = inspect.signature(cls).parameters
-    for name in SHARED_PARAMETERS:
+    for name, shared in SHARED.items():
         assert name in params, name
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert cls._parameter_constraints[name] is SHARED_CONSTRAINTS[name], name
         if (cls, name) not in OWN_DEFAULTS:
-            assert params[name].default == base[name].default, name
-            kind = SHARED_PARAMETERS[name][0]
-            assert f"default={params[name].default!r}".replace("'", '"') in kind.replace("'", '"'), name
-            assert f"    {name} : {kind}\n" in cls.__doc__, name
+            assert params[name].default == shared.default, name
+            assert f"    {name} : {shared.kind}\n" in cls.__doc__, name
     assert "%(shared_parameters)s" not in cls.__doc__
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_every_parameter_is_stored_as_given_and_constrained(cls):
+    params = inspect.signature(cls).parameters
+    assert set(cls._parameter_constraints) == set(params)
+    marker = object()
+    given = {name: marker for name in params if name not in ("encoder", "decoder")}
+    stored = cls(**given).get_params(deep=False)
+    assert all(stored[name] is marker for name in given)
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)

@@ -1,0 +1,117 @@
+"""Validating an autoencoder's X: dense or sparse rows, or N-D samples, as float rows.
+
+Every skae autoencoder validates its input here, once per call: ``fit``
+with ``reset=True`` (which records ``n_features_in_`` and resolves the
+:class:`~skae._layout.SampleLayout`), and ``transform`` and the scores with
+the fitted layout. The layout rules themselves live in :mod:`skae._layout`;
+this module applies them to X and words the errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils.validation import check_array, validate_data
+
+from ._layout import ANY_ND_INPUT, input_ndim, resolve_layout
+
+__all__ = ["FLOAT_DTYPES", "check_input", "is_plain_rows"]
+
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def check_input(estimator, X, *, request=None, layout=None):
+    """Validate X for ``estimator`` and return ``(rows, layout)``: 2-D float rows and their layout.
+
+    Parameters
+    ----------
+    estimator : AutoencoderTransformer
+        The estimator, which scikit-learn's ``validate_data`` records
+        ``n_features_in_`` (and ``feature_names_in_``) on, and checks them
+        against.
+    X : array-like or scipy sparse matrix
+        The input.
+    request : LayoutRequest or None
+        In ``fit``: what the estimator asks of its layout; the layout is
+        resolved from X and the features are recorded.
+    layout : SampleLayout or None
+        After ``fit``: the fitted layout X must fit.
+
+    Returns
+    -------
+    rows : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features)
+        X as float rows (CSR for sparse input, where the layout takes it).
+    layout : SampleLayout
+        ``layout``, or the one resolved from X.
+    """
+    reset = request is not None
+    if not reset and is_plain_rows(estimator, X):
+        return X, layout
+    if sparse.issparse(X):
+        return _check_sparse(estimator, X, request, layout)
+    ndim = input_ndim(X)
+    if reset:
+        nd_input = request.nd_input or ()
+    else:
+        nd_input = ANY_ND_INPUT if layout.is_nd else ()
+    if ndim > 2 and ndim in nd_input:
+        samples = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES, input_name="X", estimator=estimator)
+        data_shape = samples.shape[1:]
+        if not reset and not layout.accepts(data_shape):
+            noun = "images" if len(layout.sample_shape) == 3 else "samples"
+            shown = data_shape if len(data_shape) == len(layout.sample_shape) else (*data_shape, 1)
+            raise ValueError(
+                f"X holds {noun} of shape {shown}, but {type(estimator).__name__} was fitted on {noun} of "
+                f"shape {layout.sample_shape}."
+            )
+        # Finite values were checked above; this pass only records or
+        # checks the feature count on the flat view.
+        rows = validate_data(estimator, samples.reshape(len(samples), -1), reset=reset, ensure_all_finite=False)
+    else:
+        rows = validate_data(estimator, X, reset=reset, dtype=FLOAT_DTYPES)
+        data_shape = (rows.shape[1],)
+    return rows, (resolve_layout(data_shape, request) if reset else layout)
+
+
+def _check_sparse(estimator, X, request, layout):
+    """Validate scipy sparse X as CSR float rows, for a model whose samples are flat rows.
+
+    The rows stay sparse: training and inference densify one batch at a
+    time, so a large sparse matrix is never densified whole. The models that
+    take them are those whose flat rows stay flat (one rule,
+    :attr:`LayoutRequest.takes_sparse`, which the estimator tags report).
+    """
+    if request is not None:
+        try:
+            layout = resolve_layout((X.shape[1],), request)
+        except ValueError:  # no flat layout fits: the refusal below says why
+            layout = None
+    if layout is None or len(layout.sample_shape) != 1:
+        reads = f"samples of shape {layout.sample_shape}" if layout is not None else "images (N-D samples)"
+        raise TypeError(
+            f"{type(estimator).__name__} expected a dense array: its model reads {reads}, and only models of flat "
+            f"samples take sparse input. Got a sparse {type(X).__name__} of shape {X.shape}. Densify it with "
+            "X.toarray(), or use an estimator of flat rows, such as DenseAutoencoder, which takes it sparse."
+        )
+    rows = validate_data(estimator, X, reset=request is not None, dtype=FLOAT_DTYPES, accept_sparse="csr")
+    return rows, layout
+
+
+def is_plain_rows(estimator, X):
+    """Whether X is already what validation would return: finite float rows of the fitted width.
+
+    A web server's one-row ``transform`` spends more time in scikit-learn's
+    validation than in the network; an ndarray that needs no conversion
+    skips it. Anything else (lists, DataFrames, other dtypes, a model
+    fitted on named features, non-finite values) takes the full path,
+    which gives the usual errors and warnings.
+    """
+    return (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype in FLOAT_DTYPES
+        and 0 < X.shape[0]
+        and X.shape[1] == estimator.n_features_in_
+        and not hasattr(estimator, "feature_names_in_")
+        and bool(np.isfinite(X).all())
+    )
