@@ -125,7 +125,7 @@ class AutoencoderTransformer(
     Attributes
     ----------
     network_ : AutoencoderNetwork
-        The fitted network (:class:`skae._networks.AutoencoderNetwork`):
+        The fitted network (``skae._networks.AutoencoderNetwork``):
         the layout, the Keras models and inference. ``model_``,
         ``encoder_``, ``decoder_`` and ``layout_`` are its own.
     model_ : keras.Sequential
@@ -308,10 +308,10 @@ class AutoencoderTransformer(
         """Refuse routed parameters that cannot reach their builder or optimizer, before anything is built."""
         from . import _builders, _networks
 
-        owner = type(self).__name__
-        for role, holder in ((_networks.ENCODER, "encoder_params"), (_networks.DECODER, "decoder_params")):
-            if holder in self.__dict__:
-                _networks.check_routed(role, getattr(self, role), getattr(self, holder), owner=owner)
+        owner, routes = type(self).__name__, self._routes()
+        for role in (_networks.ENCODER, _networks.DECODER):
+            if role in routes:
+                _networks.check_routed(role, getattr(self, role), getattr(self, routes[role]), owner=owner)
         if self.optimizer_params:
             _builders.make_optimizer(self.optimizer, self.learning_rate, self.optimizer_params)
 
@@ -335,7 +335,7 @@ class AutoencoderTransformer(
 
     @property
     def layout_(self):
-        """The :class:`~skae._layout.SampleLayout` of the samples ``fit`` got."""
+        """The layout (``SampleLayout``) of the samples ``fit`` got: ``sample_shape`` and ``data_shape``."""
         return self.network_.layout
 
     # ------------------------------------------------------------------

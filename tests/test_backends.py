@@ -55,6 +55,29 @@ MAKERS = {
     "conv": lambda: skae.ConvAutoencoder(filters=(4, 8), latent_dim=4, epochs=2, random_state=0),
     "vae": lambda: skae.VariationalAutoencoder(hidden_layer_sizes=(16,), latent_dim=3, epochs=2, random_state=0),
 }
+
+
+def sized_encoder(input_shape, units=16, depth=1):
+    import keras
+
+    hidden = [keras.layers.Dense(units, activation="relu") for _ in range(depth)]
+    return keras.Sequential([keras.Input(input_shape), *hidden, keras.layers.Dense(4)])
+
+
+def sized_decoder(latent_shape, output_shape, units=16):
+    import keras
+
+    hidden = keras.layers.Dense(units, activation="relu")
+    return keras.Sequential([keras.Input(latent_shape), hidden, keras.layers.Dense(output_shape[0])])
+
+
+def routed_search():
+    # A user's own network tuned by routed names, in two worker processes.
+    from sklearn.model_selection import GridSearchCV
+
+    ae = skae.AutoencoderTransformer(sized_encoder, sized_decoder, epochs=2, random_state=0)
+    grid = {"encoder__units": [4, 16], "decoder__units": [4, 16]}
+    return GridSearchCV(ae, grid, cv=2, n_jobs=2).fit(X)
 """
 
 
@@ -120,10 +143,14 @@ def saved_files(tmp_path_factory):
             backend,
             PRELUDE,
             f"""
-            for kind, make in MAKERS.items():
-                est = make().fit(X)
+            import skops.io as sio
+
+            fitted = {{kind: make().fit(X) for kind, make in MAKERS.items()}}
+            fitted["routed"] = routed_search().best_estimator_
+            for kind, est in fitted.items():
                 est.save({str(folder)!r} + "/{backend}-" + kind + ".skae")
                 np.save({str(folder)!r} + "/{backend}-" + kind + ".npy", est.transform(X))
+            sio.dump(fitted["routed"], {str(folder)!r} + "/{backend}-routed.skops")
             print("{{}}")
             """,
         )
@@ -139,16 +166,26 @@ def test_files_load_under_every_backend(backend, saved_files):
         backend,
         PRELUDE,
         f"""
+        import skops.io as sio
+
         out = {{}}
         for name in {written!r}:
-            est = skae.load({str(saved_files)!r} + "/" + name + ".skae")
             expected = np.load({str(saved_files)!r} + "/" + name + ".npy")
+            est = skae.load({str(saved_files)!r} + "/" + name + ".skae")
             out[name] = float(np.abs(est.transform(X) - expected).max())
+            if name.endswith("routed"):
+                path = {str(saved_files)!r} + "/" + name + ".skops"
+                est = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+                out[name + " skops"] = float(np.abs(est.transform(X) - expected).max())
+                out[name + " routed"] = sorted(est.get_params(deep=True)) == sorted(
+                    {{*est.get_params(deep=False), "encoder__units", "decoder__units"}}
+                )
         print(json.dumps(out))
         """,
     )
-    assert set(errors) == set(written)
-    assert max(errors.values()) <= 1e-5, errors
+    assert {name for name in errors if " " not in name} == set(written)
+    assert all(errors[name] is True for name in errors if name.endswith(" routed")), errors
+    assert max(value for value in errors.values() if value is not True) <= 1e-5, errors
 
 
 @pytest.mark.parametrize("backend", backend_params(slow=["tensorflow", "jax"]))
