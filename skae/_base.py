@@ -179,9 +179,23 @@ class AutoencoderTransformer(
     model whatever the batch size, from as many threads as you like. It
     reads the networks' weights when it runs, so after you train
     ``encoder_`` further yourself (inside another Keras model, say),
-    ``transform`` returns the new codes; there is no cache to clear. Short
-    inputs are padded to one of a few fixed sizes, so a row's code does not
-    depend on the rows that came with it.
+    ``transform`` returns the new codes; there is no cache to clear.
+
+    A row's output is the same bits whatever batch it comes in and wherever
+    it sits in it: alone, among 20 or among 70,000 rows, for ``transform``,
+    ``inverse_transform``, ``score_samples``, ``decision_function`` and
+    ``predict`` (and deep clustering's ``predict`` and ``predict_proba``).
+    CPU kernels sum a row's products in an order they choose by the number
+    of rows of a call, so no call sees a number of rows of its own: every
+    input runs in chunks of a fixed large size (the bulk) and then of a
+    fixed small size, the last one zero-padded. When a network is first
+    used, skae checks on probe rows that the two sizes, and every position
+    in a chunk, compute a row alike; where the kernels do not, it runs the
+    bulk in small chunks too (and, where even a small chunk computes a row
+    by its position, one row per call), which is slower but the same
+    computation for every row by construction. This holds within one
+    process, backend and machine; another backend or machine may differ in
+    the last bits.
 
     The estimator trains on whichever Keras backend is set (``KERAS_BACKEND``
     or ``keras.json``): TensorFlow, JAX or PyTorch. A file written by

@@ -19,9 +19,14 @@ def student_t_assignments(z, centers, alpha, xp=np):
     ``numpy`` or ``keras.ops``). The squared distance is expanded, not
     broadcast over a ``(n, k, d)`` array, so memory stays ``n * k``.
     """
+    # NumPy's matmul calls BLAS, whose blocking (and so the order of its
+    # sums) depends on the number of rows: einsum's own loop sums each
+    # code's products in one fixed order, so a row's q does not depend on
+    # the rows that come with it, as transform's codes do not.
+    cross = np.einsum("id,jd->ij", z, centers) if xp is np else xp.matmul(z, xp.transpose(centers))
     squared = (
         xp.expand_dims(xp.sum(xp.square(z), axis=1), 1)
-        - 2.0 * xp.matmul(z, xp.transpose(centers))
+        - 2.0 * cross
         + xp.expand_dims(xp.sum(xp.square(centers), axis=1), 0)
     )
     q = xp.power(1.0 + xp.maximum(squared, 0.0) / alpha, -(alpha + 1.0) / 2.0)

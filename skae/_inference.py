@@ -1,9 +1,9 @@
-"""Inference: one compiled function per model, the backend's own way.
+"""Inference: one compiled function per model, the backend's own way, bit-identical for a row in any batch.
 
 A web server calls ``transform`` on one row at a time, where the fixed
 cost of a call dominates: ``model.predict`` builds a data adapter and
 callbacks on every call (tens of milliseconds even for one row), and a
-plain eager call costs a millisecond or more. :func:`inference_function`
+plain eager call costs a millisecond or more. :func:`compile_model`
 compiles the model once, the way its backend compiles:
 
 * TensorFlow: a ``tf.function`` with the batch axis left free in its input
@@ -17,13 +17,28 @@ it always serves the current weights: training ``encoder_`` further, by
 ``fit``, ``partial_fit``, fine-tuning or by hand, needs no cache to be
 cleared.
 
-A row's output must not depend on the batch it comes in. CPU kernels
-choose their blocking (and so the order of their floating-point sums) by
-the batch size, so :func:`run_in_batches` runs every input in chunks of a
-few fixed sizes: chunks of :data:`INFERENCE_BATCH_SIZE` rows, and the rest
-zero-padded to the next of :data:`BUCKETS`. One row alone and the same row
-among twenty then go through the same 32-row computation, and JAX compiles
-at most ``len(BUCKETS)`` shapes.
+A row's output must not depend on the batch it comes in, nor on where it
+sits in it. CPU kernels choose their blocking, and so the order of their
+floating-point sums, by the number of rows of a call: one row alone, a
+row among 20 and a row among 10,000 can differ in the last bits. So no
+call here ever sees a number of rows of its own choosing.
+:class:`ChunkedModel` runs every input as
+
+* chunks of ``large`` rows (bulk), then
+* the rest in chunks of ``small`` rows, the last one zero-padded,
+
+with ``(small, large)`` from :data:`CHUNKS` for the backend. A chunk of
+``large`` rows is either one call of the model (TensorFlow, PyTorch:
+large calls are what their kernels are fast at) or ``large / small`` calls
+of ``small`` rows inside one compiled loop (JAX, ``jax.lax.map``). The two
+paths give the same bits only if the kernels compute a row the same way at
+both sizes and at every position in a chunk. That holds on the machines
+this was measured on, but it is the kernels' choice, not skae's: so each
+:class:`ChunkedModel` checks it once, when it is compiled, on probe rows
+in every position (:meth:`ChunkedModel._large_matches_small`), and where
+it does not hold runs the bulk as a loop of ``small``-row calls too, which
+computes every row the same way by construction. Either way a row's bits
+are those of a ``small``-row call with that row in it.
 """
 
 from __future__ import annotations
@@ -35,13 +50,19 @@ import numpy as np
 
 from ._layout import dense_rows, n_rows
 
-#: Rows per inference call: large enough to amortise the per-call cost,
-#: small enough that one batch of conv activations stays around 100 MB.
+#: Rows per chunk of a memory-bounded pass (the scores, sparse input): one
+#: chunk of conv activations stays around 100 MB. It only bounds memory:
+#: each such chunk runs in ``CHUNKS``' sizes like any input.
 INFERENCE_BATCH_SIZE = 4096
-#: The padded sizes of a chunk shorter than INFERENCE_BATCH_SIZE: powers of
-#: two, so padding at most doubles the last chunk (and a 10,000-row input
-#: computes 10,240 rows), and JAX compiles at most eight shapes.
-BUCKETS = (32, 64, 128, 256, 512, 1024, 2048, INFERENCE_BATCH_SIZE)
+#: ``(small, large)`` rows per compiled call, by backend. ``small`` is what
+#: one row costs: the padding of 1 row to ``small`` costs little against a
+#: call's fixed cost. ``large`` is where bulk inference runs near the speed
+#: of one call on all rows (see ``benchmarks/inference_chunks.py``).
+#: Both are multiples of 8, so that no chunk ends in a partial tile of the
+#: CPU kernels (whose rows may be summed another way).
+CHUNKS = {"tensorflow": (8, 256), "jax": (8, 512), "torch": (8, 256)}
+#: Seed of the probe rows that check the large path against the small one.
+PROBE_SEED = 20261205
 
 _BUILD_LOCK = threading.Lock()
 
@@ -116,48 +137,148 @@ def compile_model(model, input_shape):
     return build(model, tuple(input_shape))
 
 
-def _bucket(n_rows):
-    for size in BUCKETS:
-        if n_rows <= size:
-            return size
-    return n_rows
+class ChunkedModel:
+    """``model`` at inference on any number of rows, each row computed the same way whatever its batch.
 
+    Parameters
+    ----------
+    model : keras.Model
+        A built model with one input and one output.
+    input_shape : tuple of int
+        The shape of one sample of the model's input.
+    chunks : tuple of (int, int) or None, default=None
+        ``(small, large)`` rows per call; None takes the backend's from
+        :data:`CHUNKS`. ``large`` must be a multiple of ``small``.
 
-def run_in_batches(function, x, *, batch_size=INFERENCE_BATCH_SIZE):
-    """Run ``function`` on ``x`` in fixed-size chunks and return a float32 array.
-
-    Memory stays bounded by the output plus one chunk: each chunk is cast
-    to float32 on its own, never the whole input at once, and a scipy
-    sparse ``x`` is densified one chunk at a time. A chunk shorter
-    than ``batch_size`` is zero-padded to the next of :data:`BUCKETS`, so
-    a row's result does not depend on how many rows came with it.
+    Attributes
+    ----------
+    small, large : int
+        The chunk sizes in use. ``small`` is the one asked for, or 1 where
+        the kernels computed a row differently by its position in a chunk
+        of that size (then every row runs in a call of its own, which is
+        the same computation by construction).
+    large_matches_small : bool
+        Whether a chunk of ``large`` rows gave the bits of ``small``-row
+        calls on the probe rows, in every position; if not, the bulk runs
+        as ``small``-row calls as well.
     """
-    n = n_rows(x)
-    out = None
-    for start in range(0, n, batch_size):
-        chunk = dense_rows(x[start : start + batch_size], np.float32)
-        filled = len(chunk)
-        size = min(_bucket(filled), batch_size)
-        if size > filled:
-            chunk = np.concatenate([chunk, np.zeros((size - filled, *chunk.shape[1:]), dtype=np.float32)])
-        result = np.asarray(function(chunk))[:filled]
-        if out is None:
-            out = np.empty((n, *result.shape[1:]), dtype=np.float32)
-        out[start : start + filled] = result
-    if out is None:  # no rows
-        raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
-    return out
+
+    def __init__(self, model, input_shape, chunks=None):
+        self.model, self.input_shape = model, tuple(input_shape)
+        self.backend = keras.backend.backend()
+        small, self.large = chunks or CHUNKS.get(self.backend, (8, 256))
+        if self.large % small:
+            raise ValueError(f"large={self.large} is not a multiple of small={small}.")
+        self._call = compile_model(model, self.input_shape)
+        rng = np.random.default_rng(PROBE_SEED)
+        self._probe = rng.random((self.large, *self.input_shape), dtype=np.float32)
+        # The shifts put each probe row in other positions of a chunk.
+        self._shifts = (1, small // 2 + 1) if small > 1 else ()
+        self.small = small if self._small_is_positionless(small) else 1
+        self._call_large = _jax_chunk_loop(model, self.small) if self.backend == "jax" else self._call
+        self.large_matches_small = self._large_matches_small()
+        if not self.large_matches_small:
+            self._call_large = self._small_loop
+        del self._probe
+
+    def _small_loop(self, x):
+        return np.concatenate([self._call(x[start : start + self.small]) for start in range(0, len(x), self.small)])
+
+    def _small_is_positionless(self, small):
+        """Whether ``small``-row calls compute a probe row the same way in every position of the chunk."""
+        self.small = small
+        reference = self._small_loop(self._probe)
+        return all(
+            np.array_equal(
+                self._small_loop(np.roll(self._probe, shift, axis=0)), np.roll(reference, shift, axis=0), equal_nan=True
+            )
+            for shift in self._shifts
+        )
+
+    def _large_matches_small(self):
+        """Whether the large path gives the small path's bits on probe rows, at every position.
+
+        The kernels pick their arithmetic by the shapes of a call, not by the
+        values, so random rows in several positions of a ``small`` and a
+        ``large`` chunk show whether the two compute a row alike.
+        """
+        reference = self._small_loop(self._probe)
+        return all(
+            np.array_equal(
+                self._call_large(np.roll(self._probe, shift, axis=0)), np.roll(reference, shift, axis=0), equal_nan=True
+            )
+            for shift in (0, *self._shifts)
+        )
+
+    def __call__(self, x):
+        """Return the model's output for the samples ``x``, float32; a scipy sparse ``x`` is densified per chunk.
+
+        Memory holds the output plus one chunk: each chunk is cast to
+        float32 on its own, never the whole input at once.
+        """
+        n = n_rows(x)
+        if n == 0:
+            raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+        if n <= self.small and isinstance(x, np.ndarray):
+            # A server's one row: one padded call, nothing else.
+            chunk = np.zeros((self.small, *x.shape[1:]), dtype=np.float32)
+            chunk[:n] = x
+            return np.asarray(self._call(chunk))[:n]
+        bulk = n - n % self.large if n >= self.large else 0
+        out = None
+        for start, size, call in [
+            *((start, self.large, self._call_large) for start in range(0, bulk, self.large)),
+            *((start, self.small, self._call) for start in range(bulk, n, self.small)),
+        ]:
+            chunk = dense_rows(x[start : start + size], np.float32)
+            filled = len(chunk)
+            if filled < size:
+                chunk = np.concatenate([chunk, np.zeros((size - filled, *chunk.shape[1:]), dtype=np.float32)])
+            result = np.asarray(call(chunk))[:filled]
+            if out is None:
+                out = np.empty((n, *result.shape[1:]), dtype=np.float32)
+            out[start : start + filled] = result
+        return out
+
+
+def _jax_chunk_loop(model, small):
+    """Return ``f(x)`` for ``x`` of a multiple of ``small`` rows: ``small``-row calls in one ``jax.lax.map``."""
+    import jax
+
+    def run(trainable, non_trainable, chunks):
+        def one(chunk):
+            outputs, _ = model.stateless_call(trainable, non_trainable, chunk, training=False)
+            return outputs
+
+        return jax.lax.map(one, chunks)
+
+    compiled = jax.jit(run)
+
+    def call(x):
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+        out = np.asarray(compiled(trainable, non_trainable, x.reshape(-1, small, *x.shape[1:])))
+        return out.reshape(len(x), *out.shape[2:])
+
+    return call
+
+
+def run_in_batches(function, x):
+    """Run a :class:`ChunkedModel` (or any ``f(x) -> ndarray``) on ``x``; return a float32 array."""
+    if isinstance(function, ChunkedModel):
+        return function(x)
+    return np.asarray(function(dense_rows(x, np.float32)), dtype=np.float32)
 
 
 def predict(cache, key, model, input_shape, x):
     """Return ``model``'s output for the samples ``x`` (float32), compiled once per model.
 
-    ``cache`` is a dict the caller owns (an estimator keeps one per fitted
-    model, and drops it when pickled); ``cache[key]`` keeps the compiled
-    function with the model, backend and input shape it was built for, and
-    is rebuilt when any of them is no longer the one asked for. Nobody
-    needs to clear it: the function reads the model's weights when it
-    runs.
+    ``cache`` is a dict the caller owns (a fitted network keeps one per
+    model, and drops it when pickled); ``cache[key]`` keeps the
+    :class:`ChunkedModel` with the model, backend and input shape it was
+    built for, and is rebuilt when any of them is no longer the one asked
+    for. Nobody needs to clear it: the compiled functions read the model's
+    weights when they run.
     """
     backend, input_shape = keras.backend.backend(), tuple(input_shape)
     entry = cache.get(key)
@@ -165,5 +286,5 @@ def predict(cache, key, model, input_shape, x):
         with _BUILD_LOCK:
             entry = cache.get(key)
             if entry is None or entry[0] is not model or entry[1:3] != (backend, input_shape):
-                entry = cache[key] = (model, backend, input_shape, compile_model(model, input_shape))
-    return run_in_batches(entry[3], x)
+                entry = cache[key] = (model, backend, input_shape, ChunkedModel(model, input_shape))
+    return entry[3](x)

@@ -17,7 +17,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 
 from skae import ConvAutoencoder
-from skae._inference import BUCKETS, run_in_batches
+from skae._inference import ChunkedModel
 
 
 def tf_global_seed():
@@ -282,23 +282,26 @@ def test_score_is_negative_mean_squared_reconstruction_error(fitted_dense, digit
 # --- inference path -----------------------------------------------------------
 
 
-def test_run_in_batches_matches_one_call_and_bounds_chunks(fitted_dense, digits):
+def test_inference_runs_in_two_fixed_sizes_and_matches_one_call(fitted_dense, digits):
     X = np.tile(digits[0], (3, 1))
     seen = []
+    chunked = ChunkedModel(fitted_dense.encoder_, (64,), chunks=(8, 1000))
+    real = chunked._call
 
     def spy(chunk):
         seen.append(len(chunk))
-        return keras.ops.convert_to_numpy(fitted_dense.encoder_(chunk, training=False))
+        return real(chunk)
 
-    out = run_in_batches(spy, X, batch_size=1000)
-    assert seen == [1000] * 5 + [512]  # the last 391 rows padded to a bucket: a few sizes only
+    chunked._call = chunked._call_large = spy
+    out = chunked(X)
+    assert seen == [1000] * 5 + [8] * 49  # the last 391 rows in 8-row chunks, the last one padded
     direct = keras.ops.convert_to_numpy(fitted_dense.encoder_(X.astype(np.float32), training=False))
     np.testing.assert_allclose(out, direct, rtol=1e-5, atol=1e-6)
-    # Short inputs are padded to a fixed bucket size, never run at their own size.
+    # Short inputs are padded to the small size, never run at their own size.
     seen.clear()
     for n in (1, 7, 33):
-        run_in_batches(spy, X[:n])
-    assert set(seen) <= set(BUCKETS) and seen[0] == BUCKETS[0]
+        chunked(X[:n])
+    assert set(seen) == {8}
 
 
 # --- composition ----------------------------------------------------------------

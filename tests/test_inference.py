@@ -8,9 +8,11 @@ import keras
 import numpy as np
 import pytest
 from _helpers import small_conv, small_dec, small_dense, small_wrapper
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from skae import VariationalAutoencoder
-from skae._inference import BUCKETS, compile_model
+from skae._inference import CHUNKS, ChunkedModel, compile_model
 
 # Also run under JAX and PyTorch in CI (the backend set).
 pytestmark = pytest.mark.backends
@@ -47,15 +49,106 @@ def direct(model, x):
 
 def test_a_row_does_not_depend_on_its_batch(fitted, X):
     _, est = fitted
-    small = X[: BUCKETS[0]]
-    Z = est.transform(small)
-    # Within the smallest bucket every batch runs at one size: identical bits.
-    np.testing.assert_array_equal(per_row(est.transform, small), Z)
-    np.testing.assert_array_equal(est.transform(small[:7]), Z[:7])
-    np.testing.assert_array_equal(per_row(est.inverse_transform, Z), est.inverse_transform(Z))
-    np.testing.assert_array_equal(per_row(est.score_samples, small), est.score_samples(small))
-    # Across buckets, float32 rounding at most.
-    np.testing.assert_allclose(est.transform(X)[: len(small)], Z, rtol=1e-5, atol=1e-6)
+    Z = est.transform(X)
+    # Alone, in a window of its own size or anywhere in all of X: the same bits.
+    np.testing.assert_array_equal(per_row(est.transform, X[:40]), Z[:40])
+    np.testing.assert_array_equal(est.transform(X[3:10]), Z[3:10])
+    np.testing.assert_array_equal(per_row(est.inverse_transform, Z[:40]), est.inverse_transform(Z)[:40])
+    np.testing.assert_array_equal(per_row(est.score_samples, X[:40]), est.score_samples(X)[:40])
+    np.testing.assert_array_equal(per_row(est.decision_function, X[:40]), est.decision_function(X)[:40])
+
+
+@pytest.fixture(scope="module")
+def many(digits):
+    """More rows than one large chunk on every backend: 1,200, each digit with a little noise."""
+    rng = np.random.default_rng(0)
+    rows = np.concatenate([digits[0]] * 2)[:1200]
+    return np.clip(rows + rng.normal(0, 0.05, rows.shape), 0, 1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def alone(fitted, many):
+    """Each row of ``many`` through every inference method on its own: the reference."""
+    _, est = fitted
+    codes = per_row(est.transform, many)
+    return {
+        "transform": codes,
+        "inverse_transform": per_row(est.inverse_transform, codes),
+        "score_samples": per_row(est.score_samples, many),
+        "decision_function": per_row(est.decision_function, many),
+    }
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_window_of_rows_gives_each_rows_own_bits(fitted, many, alone, data):
+    # Any number of rows, from anywhere: across the small and the large chunk
+    # sizes of every backend (at most 512 rows), and past them.
+    _, est = fitted
+    n = data.draw(st.one_of(st.integers(1, 40), st.integers(250, 530), st.integers(1000, len(many))), label="n")
+    start = data.draw(st.integers(0, len(many) - n), label="start")
+    window = slice(start, start + n)
+    np.testing.assert_array_equal(est.transform(many[window]), alone["transform"][window])
+    np.testing.assert_array_equal(est.inverse_transform(alone["transform"][window]), alone["inverse_transform"][window])
+    np.testing.assert_array_equal(est.score_samples(many[window]), alone["score_samples"][window])
+    np.testing.assert_array_equal(est.decision_function(many[window]), alone["decision_function"][window])
+
+
+def test_deep_clustering_predictions_do_not_depend_on_the_batch(digits):
+    X = digits[0][:600]
+    dec = small_dec(max_iter=20).fit(X)
+    proba = dec.predict_proba(X)
+    np.testing.assert_array_equal(per_row(dec.predict_proba, X[:30]), proba[:30])
+    np.testing.assert_array_equal(dec.predict_proba(X[17:550]), proba[17:550])
+    np.testing.assert_array_equal(per_row(dec.predict, X[:30]), dec.predict(X)[:30])
+
+
+def test_the_tutorial_model_across_the_chunk_boundaries(mnist_small):
+    from skae import DenseAutoencoder
+
+    X = np.concatenate([mnist_small[0]] * 5)  # 10,000 rows
+    est = DenseAutoencoder(epochs=1, random_state=0).fit(X[:2000])
+    Z = est.transform(X)
+    small, large = CHUNKS[keras.backend.backend()]
+    for row in sorted({0, small - 1, small, large - 1, large, 4095, 4096, 4097, 9983, 9984, len(X) - 1}):
+        np.testing.assert_array_equal(est.transform(X[row : row + 1]), Z[row : row + 1], err_msg=f"row {row}")
+    for start, n in [(0, 20), (100, 33), (large - 3, 4097), (5000, 5000)]:
+        np.testing.assert_array_equal(est.transform(X[start : start + n]), Z[start : start + n], err_msg=f"{n} rows")
+
+
+def test_chunked_model_calls_only_its_two_sizes(fitted_dense, digits):
+    X = np.tile(digits[0], (3, 1))  # 5,391 rows
+    chunked = ChunkedModel(fitted_dense.encoder_, (64,), chunks=(8, 256))
+    small = chunked.small  # 8, or 1 where the kernels' arithmetic depended on a row's place in 8
+    seen = []
+    real = chunked._call
+    chunked._call = lambda x: seen.append(len(x)) or real(x)
+    if chunked.large_matches_small:
+        real_large = chunked._call_large
+        chunked._call_large = lambda x: seen.append(len(x)) or real_large(x)
+        expected = [256] * (len(X) // 256) + [small] * -(-(len(X) % 256) // small)
+    else:  # the bulk runs in small calls too
+        expected = [small] * -(-len(X) // small)
+    out = chunked(X)
+    assert seen == expected
+    np.testing.assert_allclose(out, direct(fitted_dense.encoder_, X), rtol=1e-5, atol=1e-6)
+
+
+def test_a_large_path_that_differs_falls_back_to_small_chunks(fitted_dense, digits, monkeypatch):
+    # Kernels that summed a row another way in large calls would break the
+    # bits; the check at compile time sees it and runs the bulk small.
+    real_compile = compile_model
+
+    def off_by_one_ulp_when_large(model, shape):
+        call = real_compile(model, shape)
+        return lambda x: np.nextafter(call(x), np.inf) if len(x) > 8 else call(x)
+
+    monkeypatch.setattr("skae._inference.compile_model", off_by_one_ulp_when_large)
+    monkeypatch.setattr("skae._inference._jax_chunk_loop", lambda model, small: off_by_one_ulp_when_large(model, (64,)))
+    chunked = ChunkedModel(fitted_dense.encoder_, (64,), chunks=(8, 64))
+    assert not chunked.large_matches_small
+    X = np.tile(digits[0], (2, 1))
+    np.testing.assert_array_equal(chunked(X)[:5], np.concatenate([chunked(X[i : i + 1]) for i in range(5)]))
 
 
 def test_compiled_function_matches_keras(fitted, X):

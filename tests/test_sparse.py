@@ -60,10 +60,9 @@ def test_sparse_transform_densifies_one_batch_at_a_time(sparse_rows, monkeypatch
         return real(x, dtype)
 
     monkeypatch.setattr("skae._inference.dense_rows", spy)
-    monkeypatch.setattr("skae._inference.INFERENCE_BATCH_SIZE", 100)
-    from skae import _inference
+    from skae._inference import ChunkedModel
 
-    out = _inference.run_in_batches(ae.network_._compiled["encoder"][3], S, batch_size=100)
+    out = ChunkedModel(ae.encoder_, (X.shape[1],), chunks=(20, 100))(S)
     assert sizes == [100, 100, 100]
     np.testing.assert_allclose(out, ae.transform(X), atol=1e-6)
 
