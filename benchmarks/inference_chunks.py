@@ -4,7 +4,7 @@ Usage, from the repository root::
 
     python benchmarks/inference_chunks.py                   # about 5 minutes on 2 idle cores
     python benchmarks/inference_chunks.py --quick           # smoke test
-    python benchmarks/inference_chunks.py --chunks 8,256    # another (small, large) on every backend
+    python benchmarks/inference_chunks.py --chunks 8,256,256   # another (small, large, step) on every backend
 
 ``transform`` computes a row the same way whatever batch it comes in: it
 runs every input in chunks of a fixed ``small`` and ``large`` number of rows
@@ -48,9 +48,8 @@ from skae import ConvAutoencoder, DenseAutoencoder, _inference
 
 calls, bulk_calls, n_bulk, chunks = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 if chunks:
-    small, large = map(int, chunks.split(","))
     for key in _inference.CHUNKS:
-        _inference.CHUNKS[key] = (small, large)
+        _inference.CHUNKS[key] = tuple(map(int, chunks.split(",")))
 with np.load(sys.argv[5]) as f:
     X = f["x_train"][:n_bulk].reshape(-1, 784).astype(np.float32) / 255.0
     X = np.concatenate([X] * (-(-n_bulk // len(X))))[:n_bulk]
@@ -80,7 +79,7 @@ for name, est in models.items():
     tn, bn = interleaved(lambda: est.transform(bulk), lambda: bare(bulk_model), bulk_calls)
     chunked = est.network_._compiled["encoder"][3]
     out[name] = {"t1": t1, "b1": b1, "tn": tn, "bn": bn, "matches": chunked.large_matches_small,
-                 "chunks": [chunked.small, chunked.large]}
+                 "chunks": [chunked.small, chunked.large, chunked.step]}
 print("RESULT " + json.dumps(out))
 """
 
@@ -91,7 +90,7 @@ def main(argv=None):
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--bulk-calls", type=int, default=20)
     parser.add_argument("--n-bulk", type=int, default=10_000)
-    parser.add_argument("--chunks", default="", help="small,large rows per call on every backend (default: CHUNKS)")
+    parser.add_argument("--chunks", default="", help="small,large,step rows on every backend (default: CHUNKS)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
@@ -110,7 +109,7 @@ def main(argv=None):
                 [
                     backend,
                     model,
-                    "{},{}".format(*r["chunks"]),
+                    "{},{},{}".format(*r["chunks"]),
                     f"{r['t1'] * 1e3:.3f}",
                     f"{r['b1'] * 1e3:.3f}",
                     f"{r['t1'] / r['b1']:.2f}x",
@@ -128,7 +127,7 @@ def main(argv=None):
     header = [
         "backend",
         "model",
-        "small,large",
+        "small,large,step",
         "transform 1 row, ms",
         "bare 1 row, ms",
         "ratio",

@@ -27,7 +27,7 @@ call here ever sees a number of rows of its own choosing.
 * chunks of ``large`` rows (bulk), then
 * the rest in chunks of ``small`` rows, the last one zero-padded,
 
-with ``(small, large)`` from :data:`CHUNKS` for the backend. A chunk of
+with ``(small, large, step)`` from :data:`CHUNKS` for the backend. A chunk of
 ``large`` rows is either one call of the model (TensorFlow, PyTorch:
 large calls are what their kernels are fast at) or ``large / small`` calls
 of ``small`` rows inside one compiled loop (JAX, ``jax.lax.map``). The two
@@ -60,7 +60,12 @@ INFERENCE_BATCH_SIZE = 4096
 #: of one call on all rows (see ``benchmarks/inference_chunks.py``).
 #: Both are multiples of 8, so that no chunk ends in a partial tile of the
 #: CPU kernels (whose rows may be summed another way).
-CHUNKS = {"tensorflow": (8, 256), "jax": (8, 512), "torch": (8, 256)}
+#: ``step`` is the rows of one call inside a large chunk: TensorFlow and
+#: PyTorch run a large chunk as one call (``step == large``); JAX runs it
+#: as ``large / step`` calls of ``step`` rows in one ``jax.lax.map``,
+#: because its kernels sum a row of an 8-row call another way than of a
+#: 512-row one (measured: rows agree for 2-16 rows a call, and from 51 on).
+CHUNKS = {"tensorflow": (8, 1024, 1024), "jax": (8, 512, 8), "torch": (8, 256, 256)}
 #: Seed of the probe rows that check the large path against the small one.
 PROBE_SEED = 20261205
 
@@ -146,9 +151,10 @@ class ChunkedModel:
         A built model with one input and one output.
     input_shape : tuple of int
         The shape of one sample of the model's input.
-    chunks : tuple of (int, int) or None, default=None
-        ``(small, large)`` rows per call; None takes the backend's from
-        :data:`CHUNKS`. ``large`` must be a multiple of ``small``.
+    chunks : tuple of (int, int, int) or None, default=None
+        ``(small, large, step)`` rows: of a small call, of a large chunk
+        and of one call in a large chunk (see :data:`CHUNKS`); None takes
+        the backend's. ``large`` must be a multiple of ``step``.
 
     Attributes
     ----------
@@ -166,31 +172,40 @@ class ChunkedModel:
     def __init__(self, model, input_shape, chunks=None):
         self.model, self.input_shape = model, tuple(input_shape)
         self.backend = keras.backend.backend()
-        small, self.large = chunks or CHUNKS.get(self.backend, (8, 256))
-        if self.large % small:
-            raise ValueError(f"large={self.large} is not a multiple of small={small}.")
+        small, self.large, self.step = chunks or CHUNKS.get(self.backend, (8, 256, 256))
+        step = self.step
+        if self.large % step or self.large % small:
+            raise ValueError(f"large={self.large} is not a multiple of step={step} and small={small}.")
         self._call = compile_model(model, self.input_shape)
         rng = np.random.default_rng(PROBE_SEED)
         self._probe = rng.random((self.large, *self.input_shape), dtype=np.float32)
         # The shifts put each probe row in other positions of a chunk.
         self._shifts = (1, small // 2 + 1) if small > 1 else ()
-        self.small = small if self._small_is_positionless(small) else 1
-        self._call_large = _jax_chunk_loop(model, self.small) if self.backend == "jax" else self._call
+        self.small = small if self._small_is_positionless(small, self._probe[: 4 * small]) else 1
+        self._call_large = self._call
+        if step < self.large:
+            self._call_large = _jax_chunk_loop(model, step) if self.backend == "jax" else self._step_loop(step)
         self.large_matches_small = self._large_matches_small()
         if not self.large_matches_small:
             self._call_large = self._small_loop
         del self._probe
 
+    def _step_loop(self, step):
+        def call(x):
+            return np.concatenate([self._call(x[start : start + step]) for start in range(0, len(x), step)])
+
+        return call
+
     def _small_loop(self, x):
         return np.concatenate([self._call(x[start : start + self.small]) for start in range(0, len(x), self.small)])
 
-    def _small_is_positionless(self, small):
-        """Whether ``small``-row calls compute a probe row the same way in every position of the chunk."""
+    def _small_is_positionless(self, small, probe):
+        """Whether ``small``-row calls compute each ``probe`` row the same way in every position of the chunk."""
         self.small = small
-        reference = self._small_loop(self._probe)
+        reference = self._small_loop(probe)
         return all(
             np.array_equal(
-                self._small_loop(np.roll(self._probe, shift, axis=0)), np.roll(reference, shift, axis=0), equal_nan=True
+                self._small_loop(np.roll(probe, shift, axis=0)), np.roll(reference, shift, axis=0), equal_nan=True
             )
             for shift in self._shifts
         )
@@ -207,7 +222,7 @@ class ChunkedModel:
             np.array_equal(
                 self._call_large(np.roll(self._probe, shift, axis=0)), np.roll(reference, shift, axis=0), equal_nan=True
             )
-            for shift in (0, *self._shifts)
+            for shift in (0, 1)
         )
 
     def __call__(self, x):
@@ -224,7 +239,11 @@ class ChunkedModel:
             chunk = np.zeros((self.small, *x.shape[1:]), dtype=np.float32)
             chunk[:n] = x
             return np.asarray(self._call(chunk))[:n]
-        bulk = n - n % self.large if n >= self.large else 0
+        # The rest after the full large chunks: small calls where they are
+        # few, else one padded large chunk (the same bits, checked above).
+        bulk = n - n % self.large
+        if n - bulk > self.large // 8:
+            bulk = n
         out = None
         for start, size, call in [
             *((start, self.large, self._call_large) for start in range(0, bulk, self.large)),

@@ -285,7 +285,7 @@ def test_score_is_negative_mean_squared_reconstruction_error(fitted_dense, digit
 def test_inference_runs_in_two_fixed_sizes_and_matches_one_call(fitted_dense, digits):
     X = np.tile(digits[0], (3, 1))
     seen = []
-    chunked = ChunkedModel(fitted_dense.encoder_, (64,), chunks=(8, 1000))
+    chunked = ChunkedModel(fitted_dense.encoder_, (64,), chunks=(8, 1000, 1000))
     real = chunked._call
 
     def spy(chunk):
@@ -294,7 +294,7 @@ def test_inference_runs_in_two_fixed_sizes_and_matches_one_call(fitted_dense, di
 
     chunked._call = chunked._call_large = spy
     out = chunked(X)
-    assert seen == [1000] * 5 + [8] * 49  # the last 391 rows in 8-row chunks, the last one padded
+    assert seen == [1000] * 6  # the last 391 rows, too many for 8-row calls, in one padded chunk
     direct = keras.ops.convert_to_numpy(fitted_dense.encoder_(X.astype(np.float32), training=False))
     np.testing.assert_allclose(out, direct, rtol=1e-5, atol=1e-6)
     # Short inputs are padded to the small size, never run at their own size.

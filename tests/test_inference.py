@@ -109,7 +109,7 @@ def test_the_tutorial_model_across_the_chunk_boundaries(mnist_small):
     X = np.concatenate([mnist_small[0]] * 5)  # 10,000 rows
     est = DenseAutoencoder(epochs=1, random_state=0).fit(X[:2000])
     Z = est.transform(X)
-    small, large = CHUNKS[keras.backend.backend()]
+    small, large, _ = CHUNKS[keras.backend.backend()]
     for row in sorted({0, small - 1, small, large - 1, large, 4095, 4096, 4097, 9983, 9984, len(X) - 1}):
         np.testing.assert_array_equal(est.transform(X[row : row + 1]), Z[row : row + 1], err_msg=f"row {row}")
     for start, n in [(0, 20), (100, 33), (large - 3, 4097), (5000, 5000)]:
@@ -118,7 +118,7 @@ def test_the_tutorial_model_across_the_chunk_boundaries(mnist_small):
 
 def test_chunked_model_calls_only_its_two_sizes(fitted_dense, digits):
     X = np.tile(digits[0], (3, 1))  # 5,391 rows
-    chunked = ChunkedModel(fitted_dense.encoder_, (64,), chunks=(8, 256))
+    chunked = ChunkedModel(fitted_dense.encoder_, (64,), chunks=(8, 256, 256))
     small = chunked.small  # 8, or 1 where the kernels' arithmetic depended on a row's place in 8
     seen = []
     real = chunked._call
@@ -145,7 +145,7 @@ def test_a_large_path_that_differs_falls_back_to_small_chunks(fitted_dense, digi
 
     monkeypatch.setattr("skae._inference.compile_model", off_by_one_ulp_when_large)
     monkeypatch.setattr("skae._inference._jax_chunk_loop", lambda model, small: off_by_one_ulp_when_large(model, (64,)))
-    chunked = ChunkedModel(fitted_dense.encoder_, (64,), chunks=(8, 64))
+    chunked = ChunkedModel(fitted_dense.encoder_, (64,), chunks=(8, 64, 64))
     assert not chunked.large_matches_small
     X = np.tile(digits[0], (2, 1))
     np.testing.assert_array_equal(chunked(X)[:5], np.concatenate([chunked(X[i : i + 1]) for i in range(5)]))

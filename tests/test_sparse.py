@@ -62,7 +62,7 @@ def test_sparse_transform_densifies_one_batch_at_a_time(sparse_rows, monkeypatch
     monkeypatch.setattr("skae._inference.dense_rows", spy)
     from skae._inference import ChunkedModel
 
-    out = ChunkedModel(ae.encoder_, (X.shape[1],), chunks=(20, 100))(S)
+    out = ChunkedModel(ae.encoder_, (X.shape[1],), chunks=(20, 100, 100))(S)
     assert sizes == [100, 100, 100]
     np.testing.assert_allclose(out, ae.transform(X), atol=1e-6)
 
