@@ -19,7 +19,10 @@ warm-up calls:
   (``--bulk-calls`` calls, median);
 * the bare compiled call of the same encoder on the same rows, unpadded
   and in one call (``skae._inference.compile_model``: the ``tf.function``,
-  ``jax.jit`` or ``torch.no_grad`` call that ``transform`` is built on).
+  ``jax.jit`` or ``torch.no_grad`` call that ``transform`` is built on);
+* on TensorFlow, where ``skae[serve]`` is installed, ONNX Runtime running
+  the exported ``transform`` graph (``skl2onnx.to_onnx``) on the same rows,
+  in the same process.
 
 It prints one Markdown table: the medians, their ratio, and whether the
 large-chunk path gave the small path's bits on the probe rows (where it
@@ -78,7 +81,22 @@ for name, est in models.items():
     t1, b1 = interleaved(lambda: est.transform(one), lambda: bare(one_model), calls)
     tn, bn = interleaved(lambda: est.transform(bulk), lambda: bare(bulk_model), bulk_calls)
     chunked = est.network_._compiled["encoder"][3]
-    out[name] = {"t1": t1, "b1": b1, "tn": tn, "bn": bn, "matches": chunked.large_matches_small,
+    ort = None
+    try:  # ONNX Runtime on the same rows, where the serve extra is installed (TensorFlow only)
+        import keras
+        import onnxruntime
+        import skl2onnx
+        import skae.onnx  # noqa: F401
+
+        if keras.backend.backend() == "tensorflow":
+            session = onnxruntime.InferenceSession(skl2onnx.to_onnx(est, X[:1]).SerializeToString())
+            feed = session.get_inputs()[0].name
+            o1, _ = interleaved(lambda: session.run(None, {feed: one}), lambda: None, calls)
+            on, _ = interleaved(lambda: session.run(None, {feed: bulk}), lambda: None, bulk_calls)
+            ort = [o1, on]
+    except ImportError:
+        pass
+    out[name] = {"t1": t1, "b1": b1, "tn": tn, "bn": bn, "ort": ort, "matches": chunked.large_matches_small,
                  "chunks": [chunked.small, chunked.large, chunked.step]}
 print("RESULT " + json.dumps(out))
 """
@@ -119,6 +137,9 @@ def main(argv=None):
                     "yes" if r["matches"] else "no: bulk as small chunks",
                 ]
             )
+            if r["ort"]:
+                o1, on = r["ort"]
+                rows.append(["ONNX Runtime", model, "-", f"{o1 * 1e3:.3f}", "-", "-", f"{on * 1e3:.1f}", "-", "-", "-"])
     load.append(os.getloadavg()[0])
     print(
         f"Medians of {args.calls} 1-row calls and {args.bulk_calls} calls of {args.n_bulk:,} rows, interleaved with "
