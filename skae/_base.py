@@ -423,6 +423,8 @@ class AutoencoderTransformer(
             # A different shuffle for every continuation, still reproducible.
             top = np.iinfo(np.int32).max
             seed = (int(check_random_state(self.random_state).randint(top)) + done) % top
+            if placement.processes is not None:
+                seed = placement.processes.agree(rows, self._plain_params(), seed, type(self).__name__)
             if not resume:
                 network = self._build_network(layout, seed, placement)
             history = self._fit_loop(network, rows, initial_epoch=done, epochs=epochs, seed=seed, placement=placement)
@@ -466,6 +468,8 @@ class AutoencoderTransformer(
         moves = network.image_moves(self.shift, self.rotation, owner=type(self).__name__)
         x = network.to_model(rows.astype(np.float32, copy=False))
         x_train, x_val = self._split_validation(x, seed)
+        processes = placement.processes
+        part = None if processes is None else processes.part
         batches = _training.TrainingBatches(
             x_train,
             batch_size=self.batch_size,
@@ -473,12 +477,18 @@ class AutoencoderTransformer(
             noise=self.noise,
             noise_level=self.noise_level,
             multiple_of=placement.n_devices,
+            part=part,
             **moves,
         )
         validation_data = None
         if x_val is not None:
             validation_data = _training.TrainingBatches(
-                x_val, batch_size=self.batch_size, seed=seed, shuffle=False, multiple_of=placement.n_devices
+                x_val,
+                batch_size=self.batch_size,
+                seed=seed,
+                shuffle=False,
+                multiple_of=placement.n_devices,
+                part=part,
             )
         callbacks = list(self.callbacks or [])
         if self.early_stopping:
@@ -490,18 +500,31 @@ class AutoencoderTransformer(
                 )
             )
         with placement.fit_scope():
-            return _guards.guarded_fit(
-                network.model,
-                batches,
-                owner=type(self).__name__,
-                hint="Lower learning_rate, scale X (to [0, 1] for the sigmoid output, or standardise it with "
-                "output_activation='linear'), or look for extreme values in X.",
-                initial_epoch=initial_epoch,
-                epochs=epochs,
-                callbacks=callbacks,
-                verbose=self.verbose,
-                validation_data=validation_data,
-            )
+            if processes is not None:
+                processes.spread(network.model)
+            try:
+                return _guards.guarded_fit(
+                    network.model,
+                    batches,
+                    owner=type(self).__name__,
+                    hint="Lower learning_rate, scale X (to [0, 1] for the sigmoid output, or standardise it with "
+                    "output_activation='linear'), or look for extreme values in X.",
+                    initial_epoch=initial_epoch,
+                    epochs=epochs,
+                    callbacks=callbacks,
+                    verbose=self.verbose,
+                    validation_data=validation_data,
+                )
+            finally:
+                if processes is not None:
+                    # Each process then predicts and saves on its own, and
+                    # a later partial_fit spreads the weights again.
+                    processes.localize(network.model)
+
+    def _plain_params(self):
+        """Return the parameters a multi-process fit compares across processes: those of plain values."""
+        plain = (type(None), bool, int, float, str, tuple)
+        return {key: value for key, value in self.get_params(deep=False).items() if isinstance(value, plain)}
 
     def _record_history(self, history, *, resume):
         merged = {key: list(values) for key, values in self.history_.items()} if resume else {}
