@@ -467,27 +467,29 @@ class AutoencoderTransformer(
 
         moves = network.image_moves(self.shift, self.rotation, owner=type(self).__name__)
         x = network.to_model(rows.astype(np.float32, copy=False))
-        x_train, x_val = self._split_validation(x, seed)
+        train_rows, val_rows = self._split_validation(x, seed)
         processes = placement.processes
         part = None if processes is None else processes.part
         batches = _training.TrainingBatches(
-            x_train,
+            x,
             batch_size=self.batch_size,
             seed=seed,
             noise=self.noise,
             noise_level=self.noise_level,
             multiple_of=placement.n_devices,
+            subset=train_rows,
             part=part,
             **moves,
         )
         validation_data = None
-        if x_val is not None:
+        if val_rows is not None:
             validation_data = _training.TrainingBatches(
-                x_val,
+                x,
                 batch_size=self.batch_size,
                 seed=seed,
                 shuffle=False,
                 multiple_of=placement.n_devices,
+                subset=val_rows,
                 part=part,
             )
         callbacks = list(self.callbacks or [])
@@ -567,8 +569,12 @@ class AutoencoderTransformer(
         return float(np.percentile(scores.astype(rows.dtype, copy=False), 100.0 * self.contamination))
 
     def _split_validation(self, x, seed):
+        """Return the rows of ``x`` to train on and to validate on: index arrays, or None and None (no split).
+
+        Indices, not copies: the batches read the rows from ``x`` as they go.
+        """
         if self.validation_fraction == 0:
-            return x, None
+            return None, None
         n_samples = n_rows(x)
         n_val = int(round(self.validation_fraction * n_samples))
         if not 0 < n_val < n_samples:
@@ -578,7 +584,7 @@ class AutoencoderTransformer(
                 "both need at least one. Use more samples or validation_fraction=0."
             )
         order = np.random.default_rng(seed).permutation(n_samples)
-        return x[order[n_val:]], x[order[:n_val]]
+        return order[n_val:], order[:n_val]
 
     # ------------------------------------------------------------------
     # Inference: validate X against the fitted layout, then the network

@@ -159,6 +159,10 @@ class TrainingBatches(keras.utils.PyDataset):
         augmentation, see :func:`random_shift`.
     rotation : float, default=0.0
         Also turn each image by up to this many degrees either way.
+    subset : ndarray of int or None, default=None
+        Serve only these rows of ``x``, in this order (a training or
+        validation split), read from ``x`` batch by batch: a split of a
+        memmap copies no rows. None serves every row.
     part : callable or None, default=None
         ``part(n)`` is the slice of a global batch of ``n`` rows that this
         process feeds (a multi-process fit, see
@@ -178,16 +182,17 @@ class TrainingBatches(keras.utils.PyDataset):
         image_shape=None,
         shift=(0, 0),
         rotation=0.0,
+        subset=None,
         part=None,
     ):
         super().__init__()
         if noise is not None and noise not in NOISE_KINDS:
             raise ValueError(f"noise must be None or one of {NOISE_KINDS}; got {noise!r}.")
-        usable = n_rows(x) - n_rows(x) % multiple_of
+        n = n_rows(x) if subset is None else len(subset)
+        usable = n - n % multiple_of
         if usable == 0:
             raise ValueError(
-                f"Data-parallel training over {multiple_of} devices needs at least {multiple_of} samples; "
-                f"got {n_rows(x)}."
+                f"Data-parallel training over {multiple_of} devices needs at least {multiple_of} samples; got {n}."
             )
         self.x = x
         self.batch_size = max(multiple_of, batch_size - batch_size % multiple_of)
@@ -198,7 +203,9 @@ class TrainingBatches(keras.utils.PyDataset):
         self.image_shape = image_shape
         self.shift = tuple(shift)
         self.rotation = rotation
+        self.subset = subset
         self.part = part
+        self._n = n
         self._usable = usable
         self._epoch = 0
         self._order = self._order_of(0)
@@ -206,7 +213,7 @@ class TrainingBatches(keras.utils.PyDataset):
     def _order_of(self, epoch):
         if not self.shuffle:
             return np.arange(self._usable)
-        return np.random.default_rng((self.seed, epoch)).permutation(n_rows(self.x))[: self._usable]
+        return np.random.default_rng((self.seed, epoch)).permutation(self._n)[: self._usable]
 
     @property
     def num_batches(self):
@@ -225,6 +232,8 @@ class TrainingBatches(keras.utils.PyDataset):
         if self.part is not None:
             mine = self.part(whole)
             rows = rows[mine]
+        if self.subset is not None:
+            rows = self.subset[rows]
         target = dense_rows(self.x[rows])
         if any(self.shift) or self.rotation:
             rng = np.random.default_rng((self.seed, self._epoch, index, 2))

@@ -1,4 +1,4 @@
-"""Data larger than memory: ``fit``, ``partial_fit`` and ``transform`` read a memmap batch by batch.
+"""Data larger than memory: ``fit`` (also with a validation split), ``partial_fit`` and ``transform`` stream a memmap.
 
 A copy of the whole array would be a NumPy allocation of its size, which
 ``tracemalloc`` sees (NumPy reports its buffers to it): each call's peak of
@@ -60,6 +60,10 @@ def test_fit_partial_fit_and_transform_stream_a_memmap(memmap):
     _, peaks["fit"] = peak_of(lambda: est.fit(memmap))
     _, peaks["partial_fit"] = peak_of(lambda: est.partial_fit(memmap))
     codes, peaks["transform"] = peak_of(lambda: est.transform(memmap))
+    # A validation split selects rows by index, not by copying them.
+    split = make().set_params(validation_fraction=0.2, early_stopping=True)
+    _, peaks["fit with validation_fraction=0.2"] = peak_of(lambda: split.fit(memmap))
+    assert len(split.history_["val_loss"]) == 1
     assert codes.shape == (ROWS, 4) and np.isfinite(codes).all()
     assert len(est.history_["loss"]) == 2
     # A full-size copy would be at least 100 MB; batches of 500 rows are 2 MB.
