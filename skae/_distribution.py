@@ -330,6 +330,21 @@ def _torch(strategy):
     )
 
 
+def shared_placement(strategy):
+    """Return the :class:`Placement` of ``strategy`` when it spans several processes (JAX), else None.
+
+    For work that is shared out only over several processes, and that one
+    process does on its own device as before (deep clustering's fine-tuning).
+    """
+    if strategy is None or keras.backend.backend() != "jax":
+        return None
+    import jax
+
+    if jax.process_count() == 1:
+        return None
+    return placement(strategy)
+
+
 def placement(strategy):
     """Return the :class:`Placement` of ``distribute_strategy`` on the current backend.
 

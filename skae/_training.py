@@ -280,10 +280,28 @@ class StepBatches(keras.utils.PyDataset):
         target (the input itself) moves with it, the other targets do not.
     rotation : float, default=0.0
         Also turn each input image by up to this many degrees either way.
+    multiple_of : int, default=1
+        Every step holds a multiple of this many rows (the devices of a
+        data-parallel fit): a step's last rows beyond it are left out.
+    part : callable or None, default=None
+        ``part(n)`` is the slice of a step of ``n`` rows that this process
+        feeds, as in :class:`TrainingBatches`; None feeds whole steps.
     """
 
     def __init__(
-        self, x, targets, *, batch_size, seed, first_step, n_steps, image_shape=None, shift=(0, 0), rotation=0.0
+        self,
+        x,
+        targets,
+        *,
+        batch_size,
+        seed,
+        first_step,
+        n_steps,
+        image_shape=None,
+        shift=(0, 0),
+        rotation=0.0,
+        multiple_of=1,
+        part=None,
     ):
         super().__init__()
         self.x = x
@@ -295,6 +313,8 @@ class StepBatches(keras.utils.PyDataset):
         self.image_shape = image_shape
         self.shift = tuple(shift)
         self.rotation = rotation
+        self.multiple_of = multiple_of
+        self.part = part
         self._per_pass = -(-n_rows(x) // batch_size)
         self._pass, self._order = None, None
 
@@ -311,10 +331,15 @@ class StepBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rows = self.rows(index)
+        whole, mine = len(rows), slice(None)
+        if self.multiple_of > 1 or self.part is not None:
+            whole -= whole % self.multiple_of
+            mine = slice(None) if self.part is None else self.part(whole)
+            rows = rows[:whole][mine]
         xb = dense_rows(self.x[rows])  # a sparse matrix one batch at a time
         if any(self.shift) or self.rotation:
             rng = np.random.default_rng((self.seed, self.first_step + index, 2))
-            xb = random_shift(xb, self.image_shape, self.shift, rng, self.rotation)
+            xb = random_shift(xb, self.image_shape, self.shift, rng, self.rotation, whole=whole, part=mine)
         if isinstance(self.targets, tuple):
             return xb, tuple(xb if t is None else t[rows] for t in self.targets)
         return xb, (xb if self.targets is None else self.targets[rows])

@@ -82,13 +82,28 @@ def fit_case():
         encoder=encoder, decoder=decoder, epochs=2, batch_size=32, random_state=0, distribute_strategy="mirrored"
     ).fit(X)
     result["own_codes"] = own.transform(X[:16]).tolist()
-    # DEC: the autoencoder pretrains over the processes, each process then
-    # fine-tunes the whole model alike.
-    dec = skae.DeepEmbeddedClustering(
-        3, autoencoder=dense(), pretrain_epochs=2, max_iter=20, update_interval=10, batch_size=32, random_state=0
-    ).fit(X)
+    # DEC: the autoencoder pretrains over the processes, and every
+    # fine-tuning step is shared out too. 202 rows: its steps of 32 end in
+    # one of 10 rows, which splits evenly, so no row is left out of a step
+    # and the one-process reference fine-tunes on one device alike.
+    read.clear()
+    _training.dense_rows = lambda rows, dtype=None: read.append(len(rows)) or dense_rows(rows, dtype)
+    try:
+        dec = skae.DeepEmbeddedClustering(
+            3, autoencoder=dense(), pretrain_epochs=2, max_iter=20, update_interval=10, batch_size=32, random_state=0
+        ).fit(X[:202])
+    finally:
+        _training.dense_rows = dense_rows
+    result["dec_rows_read"] = sum(read)
     result["dec_codes"] = dec.transform(X[:16]).tolist()
     result["dec_labels"] = dec.labels_.tolist()
+    # random_state=None: the processes take process 0's seed (for DEC's
+    # seeds too), so they agree with each other, not with the reference.
+    result["unseeded_codes"] = dense(epochs=1, random_state=None).fit(X).transform(X[:16]).tolist()
+    unseeded_dec = skae.DeepEmbeddedClustering(
+        3, autoencoder=dense(), pretrain_epochs=1, max_iter=10, update_interval=10, batch_size=32
+    ).fit(X[:202])
+    result["unseeded_dec_labels"] = unseeded_dec.labels_.tolist()
     return result
 
 
