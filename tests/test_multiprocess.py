@@ -188,3 +188,35 @@ def test_the_processes_shares_make_the_one_process_batch(params):
             np.testing.assert_array_equal(np.concatenate([s[1] for s in shares]), targets)
         for batches in (whole, *halves):
             batches.on_epoch_end()
+
+
+@only_jax
+@pytest.mark.backends
+def test_a_distribution_made_before_the_processes_joined_is_refused(monkeypatch):
+    import jax
+
+    from skae import _distribution
+
+    # Made in this one process, then seen as if a second process had joined.
+    made_alone = keras.distribution.DataParallel(devices=keras.distribution.list_devices())
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    with pytest.raises(ValueError, match=r"made for 1 process\(es\), but 2 have joined since.*initialize\(\)"):
+        _distribution.placement(made_alone)
+
+
+@only_jax
+@pytest.mark.backends
+def test_model_parallel_over_processes_is_refused(monkeypatch):
+    import jax
+
+    from skae import _distribution
+
+    mesh = keras.distribution.DeviceMesh((1,), ["model"], keras.distribution.list_devices()[:1])
+    layouts = keras.distribution.LayoutMap(mesh)
+    model_parallel = keras.distribution.ModelParallel(layout_map=layouts, batch_dim_name="model")
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    model_parallel._num_processes = 2  # as if made after initialize()
+    with pytest.raises(
+        ValueError, match=r"ModelParallel over 2 processes: skae trains over several processes with data"
+    ):
+        _distribution.placement(model_parallel)
