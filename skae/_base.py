@@ -526,7 +526,12 @@ class AutoencoderTransformer(
     def _plain_params(self):
         """Return the parameters a multi-process fit compares across processes: those of plain values."""
         plain = (type(None), bool, int, float, str, tuple)
-        return {key: value for key, value in self.get_params(deep=False).items() if isinstance(value, plain)}
+        # verbose changes no step: a job may well print from process 0 alone.
+        return {
+            key: value
+            for key, value in self.get_params(deep=False).items()
+            if isinstance(value, plain) and key != "verbose"
+        }
 
     def _record_history(self, history, *, resume):
         merged = {key: list(values) for key, values in self.history_.items()} if resume else {}
