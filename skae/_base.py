@@ -437,6 +437,8 @@ class AutoencoderTransformer(
             # A different shuffle for every continuation, still reproducible.
             top = np.iinfo(np.int32).max
             seed = (int(check_random_state(self.random_state).randint(top)) + done) % top
+            if placement.processes is not None:
+                seed = placement.processes.agree(rows, self._plain_params(), seed, type(self).__name__)
             if not resume:
                 network = self._build_network(layout, seed, placement)
             history = self._fit_loop(network, rows, initial_epoch=done, epochs=epochs, seed=seed, placement=placement)
@@ -479,20 +481,30 @@ class AutoencoderTransformer(
 
         moves = network.image_moves(self.shift, self.rotation, owner=type(self).__name__)
         x = network.to_model(rows.astype(np.float32, copy=False))
-        x_train, x_val = self._split_validation(x, seed)
+        train_rows, val_rows = self._split_validation(x, seed)
+        processes = placement.processes
+        part = None if processes is None else processes.part
         batches = _training.TrainingBatches(
-            x_train,
+            x,
             batch_size=self.batch_size,
             seed=seed,
             noise=self.noise,
             noise_level=self.noise_level,
             multiple_of=placement.n_devices,
+            subset=train_rows,
+            part=part,
             **moves,
         )
         validation_data = None
-        if x_val is not None:
+        if val_rows is not None:
             validation_data = _training.TrainingBatches(
-                x_val, batch_size=self.batch_size, seed=seed, shuffle=False, multiple_of=placement.n_devices
+                x,
+                batch_size=self.batch_size,
+                seed=seed,
+                shuffle=False,
+                multiple_of=placement.n_devices,
+                subset=val_rows,
+                part=part,
             )
         callbacks = list(self.callbacks or [])
         if self.early_stopping:
@@ -504,18 +516,36 @@ class AutoencoderTransformer(
                 )
             )
         with placement.fit_scope():
-            return _guards.guarded_fit(
-                network.model,
-                batches,
-                owner=type(self).__name__,
-                hint="Lower learning_rate, scale X (to [0, 1] for the sigmoid output, or standardise it with "
-                "output_activation='linear'), or look for extreme values in X.",
-                initial_epoch=initial_epoch,
-                epochs=epochs,
-                callbacks=callbacks,
-                verbose=self.verbose,
-                validation_data=validation_data,
-            )
+            if processes is not None:
+                processes.spread(network.model)
+            try:
+                return _guards.guarded_fit(
+                    network.model,
+                    batches,
+                    owner=type(self).__name__,
+                    hint="Lower learning_rate, scale X (to [0, 1] for the sigmoid output, or standardise it with "
+                    "output_activation='linear'), or look for extreme values in X.",
+                    initial_epoch=initial_epoch,
+                    epochs=epochs,
+                    callbacks=callbacks,
+                    verbose=self.verbose,
+                    validation_data=validation_data,
+                )
+            finally:
+                if processes is not None:
+                    # Each process then predicts and saves on its own, and
+                    # a later partial_fit spreads the weights again.
+                    processes.localize(network.model)
+
+    def _plain_params(self):
+        """Return the parameters a multi-process fit compares across processes: those of plain values."""
+        plain = (type(None), bool, int, float, str, tuple)
+        # verbose changes no step: a job may well print from process 0 alone.
+        return {
+            key: value
+            for key, value in self.get_params(deep=False).items()
+            if isinstance(value, plain) and key != "verbose"
+        }
 
     def _record_history(self, history, *, resume):
         merged = {key: list(values) for key, values in self.history_.items()} if resume else {}
@@ -558,8 +588,12 @@ class AutoencoderTransformer(
         return float(np.percentile(scores.astype(rows.dtype, copy=False), 100.0 * self.contamination))
 
     def _split_validation(self, x, seed):
+        """Return the rows of ``x`` to train on and to validate on: index arrays, or None and None (no split).
+
+        Indices, not copies: the batches read the rows from ``x`` as they go.
+        """
         if self.validation_fraction == 0:
-            return x, None
+            return None, None
         n_samples = n_rows(x)
         n_val = int(round(self.validation_fraction * n_samples))
         if not 0 < n_val < n_samples:
@@ -569,7 +603,7 @@ class AutoencoderTransformer(
                 "both need at least one. Use more samples or validation_fraction=0."
             )
         order = np.random.default_rng(seed).permutation(n_samples)
-        return x[order[n_val:]], x[order[:n_val]]
+        return order[n_val:], order[:n_val]
 
     # ------------------------------------------------------------------
     # Inference: validate X against the fitted layout, then the network

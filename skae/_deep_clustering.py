@@ -416,6 +416,11 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
             ae_seed, kmeans_seed, shuffle_seed = check_random_state(self.random_state).randint(
                 np.iinfo(np.int32).max, size=3
             )
+            shared = self._shared_placement()
+            if shared is not None:
+                # Process 0's seeds, so that random_state=None pretrains,
+                # starts KMeans and shuffles alike in every process.
+                ae_seed, kmeans_seed, shuffle_seed = shared.processes.gather([ae_seed, kmeans_seed, shuffle_seed])[0]
             times = _PhaseTimes()
             with times("pretrain"):
                 # X is converted and checked once, here (this records
@@ -538,6 +543,12 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         model.compile(optimizer=optimizer, loss=losses, loss_weights=weights)
         return model, clustering
 
+    def _shared_placement(self):
+        """Return the placement of the given autoencoder's ``distribute_strategy`` if it spans several processes."""
+        from . import _distribution
+
+        return _distribution.shared_placement(getattr(self.autoencoder, "distribute_strategy", None))
+
     def _fine_tune(self, autoencoder, x, codes, centers, labels, seed):
         """Train on KL(P || Q) in rounds of ``update_interval`` steps; return labels, centres and steps.
 
@@ -545,10 +556,16 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         uses as they are; later rounds encode ``x`` again. The steps see
         the images moved as the autoencoder's pretraining did (its
         ``shift`` and ``rotation``); the targets come from ``x`` as it is.
+        Over several processes (the autoencoder's ``distribute_strategy``)
+        each step is shared out as in the autoencoder's fit.
         """
+        import contextlib
+
         from . import _guards, _training
 
-        model, clustering = self._fine_tuning_model(autoencoder, centers)
+        shared = self._shared_placement()
+        with shared.build_scope() if shared is not None else contextlib.nullcontext():
+            model, clustering = self._fine_tuning_model(autoencoder, centers)
         idec = self.reconstruction_weight > 0
         max_iter = self._max_iter(x.shape[0])
         network = autoencoder.network_
@@ -586,17 +603,27 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                 seed=seed,
                 first_step=n_iter,
                 n_steps=n_steps,
+                multiple_of=1 if shared is None else shared.n_devices,
+                part=None if shared is None else shared.processes.part,
                 **moves,
             )
-            _guards.guarded_fit(
-                model,
-                batches,
-                owner=type(self).__name__,
-                hint="Give an optimizer with a lower learning rate, scale X (to [0, 1], or standardise it), or "
-                "pretrain longer (pretrain_epochs).",
-                stacklevel=4,
-                verbose=0,
-            )
+            with shared.fit_scope() if shared is not None else contextlib.nullcontext():
+                if shared is not None:
+                    shared.processes.spread(model)
+                try:
+                    _guards.guarded_fit(
+                        model,
+                        batches,
+                        owner=type(self).__name__,
+                        hint="Give an optimizer with a lower learning rate, scale X (to [0, 1], or standardise "
+                        "it), or pretrain longer (pretrain_epochs).",
+                        stacklevel=4,
+                        verbose=0,
+                    )
+                finally:
+                    if shared is not None:
+                        # The next round encodes x in each process alone.
+                        shared.processes.localize(model)
             n_iter += n_steps
         return labels.astype(np.int64), clustering.get_weights()[0].astype(np.float64), n_iter
 

@@ -220,7 +220,9 @@ SHARED = {
         '{"default", "mirrored"}, strategy object or None',
         'Data-parallel training. "mirrored" trains one model on every local device (GPUs, or virtual CPU '
         "devices): TensorFlow's MirroredStrategy under the tensorflow backend, "
-        'keras.distribution.DataParallel under jax; the torch backend has none and raises. "default" uses '
+        "keras.distribution.DataParallel under jax, also over several processes and hosts after "
+        "keras.distribution.initialize() in each (each process then reads its own slice of every batch); "
+        'the torch backend has none and raises. "default" uses '
         "the strategy or distribution already set. The strings build the strategy at fit time, which keeps "
         "the estimator clonable and picklable; a tf.distribute.Strategy (tensorflow) or a "
         "keras.distribution.Distribution (jax) is used as given. None trains on one device.",

@@ -21,6 +21,12 @@ Under data-parallel training each batch must split evenly over the
 devices; ``multiple_of`` trims every batch to a multiple of the device
 count (at most ``n_devices - 1`` rows of an epoch wait for the next
 epoch's shuffle).
+
+Over several processes every process draws the same batches of row
+indices and reads only its ``part`` of each: the noise and the moves are
+still drawn for the whole batch, so each row is fed as one process would
+feed it and the fit does not depend on the number of processes beyond
+the order of floating-point sums.
 """
 
 from __future__ import annotations
@@ -32,15 +38,19 @@ from ._layout import dense_rows, n_rows
 from ._validation import NOISE_KINDS
 
 
-def corrupt(x, noise, noise_level, rng):
+def corrupt(x, noise, noise_level, rng, whole=None, part=slice(None)):
     """Return a corrupted copy of the float32 batch ``x``.
 
     ``"gaussian"`` adds ``noise_level`` times standard normal noise;
     ``"mask"`` sets each value to 0 with probability ``noise_level``.
+    ``x`` may be the rows ``part`` of a batch of ``whole`` rows (one
+    process's share): the noise is drawn for the whole batch and cut, so
+    that every row gets the noise it would get in one process.
     """
+    shape = x.shape if whole is None else (whole, *x.shape[1:])
     if noise == "gaussian":
-        return x + np.float32(noise_level) * rng.standard_normal(x.shape, dtype=np.float32)
-    return x * (rng.random(x.shape, dtype=np.float32) >= noise_level)
+        return x + np.float32(noise_level) * rng.standard_normal(shape, dtype=np.float32)[part]
+    return x * (rng.random(shape, dtype=np.float32)[part] >= noise_level)
 
 
 def shift_pixels(shift, image_shape):
@@ -48,7 +58,7 @@ def shift_pixels(shift, image_shape):
     return tuple(int(round(shift * size)) for size in image_shape[:2])
 
 
-def random_shift(x, image_shape, pixels, rng, degrees=0.0):
+def random_shift(x, image_shape, pixels, rng, degrees=0.0, whole=None, part=slice(None)):
     """Return a copy of the batch ``x`` with each image moved by its own random offset and angle.
 
     Each sample of ``x`` is seen as an image of ``image_shape``, height and
@@ -59,22 +69,26 @@ def random_shift(x, image_shape, pixels, rng, degrees=0.0):
     uncovers is filled with zeros, and what leaves the frame is lost, as in
     ``keras.layers.RandomTranslation`` and ``RandomRotation`` with
     ``fill_mode="constant"``; a turned image is resampled bilinearly.
+    ``x`` may be the rows ``part`` of a batch of ``whole`` rows: the moves
+    are drawn for the whole batch and cut, as in :func:`corrupt`.
     """
     dy, dx = pixels
     n = len(x)
     images = x.reshape((n, *image_shape))
     height, width = image_shape[:2]
+    drawn = n if whole is None else whole
     # The moves are drawn first, so that degrees=0 keeps the draws (and the
     # batches) of moves alone.
-    top = rng.integers(0, 2 * dy + 1, n)
-    left = rng.integers(0, 2 * dx + 1, n)
+    top = rng.integers(0, 2 * dy + 1, drawn)[part]
+    left = rng.integers(0, 2 * dx + 1, drawn)[part]
     if not degrees:
         padded = np.pad(images, [(0, 0), (dy, dy), (dx, dx)] + [(0, 0)] * (images.ndim - 3))
         rows = top[:, None] + np.arange(height)
         cols = left[:, None] + np.arange(width)
         moved = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
         return moved.reshape(x.shape)
-    return _turned(images, top - dy, left - dx, np.deg2rad(rng.uniform(-degrees, degrees, n))).reshape(x.shape)
+    angles = rng.uniform(-degrees, degrees, drawn)[part]
+    return _turned(images, top - dy, left - dx, np.deg2rad(angles)).reshape(x.shape)
 
 
 def _turned(images, down, right, angles):
@@ -145,6 +159,14 @@ class TrainingBatches(keras.utils.PyDataset):
         augmentation, see :func:`random_shift`.
     rotation : float, default=0.0
         Also turn each image by up to this many degrees either way.
+    subset : ndarray of int or None, default=None
+        Serve only these rows of ``x``, in this order (a training or
+        validation split), read from ``x`` batch by batch: a split of a
+        memmap copies no rows. None serves every row.
+    part : callable or None, default=None
+        ``part(n)`` is the slice of a global batch of ``n`` rows that this
+        process feeds (a multi-process fit, see
+        ``skae._distribution.Processes``); None feeds whole batches.
     """
 
     def __init__(
@@ -160,15 +182,17 @@ class TrainingBatches(keras.utils.PyDataset):
         image_shape=None,
         shift=(0, 0),
         rotation=0.0,
+        subset=None,
+        part=None,
     ):
         super().__init__()
         if noise is not None and noise not in NOISE_KINDS:
             raise ValueError(f"noise must be None or one of {NOISE_KINDS}; got {noise!r}.")
-        usable = n_rows(x) - n_rows(x) % multiple_of
+        n = n_rows(x) if subset is None else len(subset)
+        usable = n - n % multiple_of
         if usable == 0:
             raise ValueError(
-                f"Data-parallel training over {multiple_of} devices needs at least {multiple_of} samples; "
-                f"got {n_rows(x)}."
+                f"Data-parallel training over {multiple_of} devices needs at least {multiple_of} samples; got {n}."
             )
         self.x = x
         self.batch_size = max(multiple_of, batch_size - batch_size % multiple_of)
@@ -179,6 +203,9 @@ class TrainingBatches(keras.utils.PyDataset):
         self.image_shape = image_shape
         self.shift = tuple(shift)
         self.rotation = rotation
+        self.subset = subset
+        self.part = part
+        self._n = n
         self._usable = usable
         self._epoch = 0
         self._order = self._order_of(0)
@@ -186,7 +213,7 @@ class TrainingBatches(keras.utils.PyDataset):
     def _order_of(self, epoch):
         if not self.shuffle:
             return np.arange(self._usable)
-        return np.random.default_rng((self.seed, epoch)).permutation(n_rows(self.x))[: self._usable]
+        return np.random.default_rng((self.seed, epoch)).permutation(self._n)[: self._usable]
 
     @property
     def num_batches(self):
@@ -201,14 +228,20 @@ class TrainingBatches(keras.utils.PyDataset):
         if self.shuffle:
             # Sorted rows gather faster and the batch is the same set.
             rows = np.sort(rows)
+        whole, mine = len(rows), slice(None)
+        if self.part is not None:
+            mine = self.part(whole)
+            rows = rows[mine]
+        if self.subset is not None:
+            rows = self.subset[rows]
         target = dense_rows(self.x[rows])
         if any(self.shift) or self.rotation:
             rng = np.random.default_rng((self.seed, self._epoch, index, 2))
-            target = random_shift(target, self.image_shape, self.shift, rng, self.rotation)
+            target = random_shift(target, self.image_shape, self.shift, rng, self.rotation, whole=whole, part=mine)
         if self.noise is None:
             return target, target
         rng = np.random.default_rng((self.seed, self._epoch, index, 1))
-        return corrupt(target, self.noise, self.noise_level, rng), target
+        return corrupt(target, self.noise, self.noise_level, rng, whole=whole, part=mine), target
 
     def on_epoch_end(self):
         """Draw the next epoch's order."""
@@ -247,10 +280,28 @@ class StepBatches(keras.utils.PyDataset):
         target (the input itself) moves with it, the other targets do not.
     rotation : float, default=0.0
         Also turn each input image by up to this many degrees either way.
+    multiple_of : int, default=1
+        Every step holds a multiple of this many rows (the devices of a
+        data-parallel fit): a step's last rows beyond it are left out.
+    part : callable or None, default=None
+        ``part(n)`` is the slice of a step of ``n`` rows that this process
+        feeds, as in :class:`TrainingBatches`; None feeds whole steps.
     """
 
     def __init__(
-        self, x, targets, *, batch_size, seed, first_step, n_steps, image_shape=None, shift=(0, 0), rotation=0.0
+        self,
+        x,
+        targets,
+        *,
+        batch_size,
+        seed,
+        first_step,
+        n_steps,
+        image_shape=None,
+        shift=(0, 0),
+        rotation=0.0,
+        multiple_of=1,
+        part=None,
     ):
         super().__init__()
         self.x = x
@@ -262,6 +313,8 @@ class StepBatches(keras.utils.PyDataset):
         self.image_shape = image_shape
         self.shift = tuple(shift)
         self.rotation = rotation
+        self.multiple_of = multiple_of
+        self.part = part
         self._per_pass = -(-n_rows(x) // batch_size)
         self._pass, self._order = None, None
 
@@ -278,10 +331,15 @@ class StepBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rows = self.rows(index)
+        whole, mine = len(rows), slice(None)
+        if self.multiple_of > 1 or self.part is not None:
+            whole -= whole % self.multiple_of
+            mine = slice(None) if self.part is None else self.part(whole)
+            rows = rows[:whole][mine]
         xb = dense_rows(self.x[rows])  # a sparse matrix one batch at a time
         if any(self.shift) or self.rotation:
             rng = np.random.default_rng((self.seed, self.first_step + index, 2))
-            xb = random_shift(xb, self.image_shape, self.shift, rng, self.rotation)
+            xb = random_shift(xb, self.image_shape, self.shift, rng, self.rotation, whole=whole, part=mine)
         if isinstance(self.targets, tuple):
             return xb, tuple(xb if t is None else t[rows] for t in self.targets)
         return xb, (xb if self.targets is None else self.targets[rows])
