@@ -25,17 +25,20 @@ call here ever sees a number of rows of its own choosing.
 :class:`ChunkedModel` runs every input as
 
 * chunks of ``large`` rows (bulk), then
-* the rest in chunks of ``small`` rows, the last one zero-padded,
+* the rest in chunks of ``small`` rows, the last one zero-padded (or,
+  where more than ``large / 8`` rows are left, one zero-padded chunk of
+  ``large`` rows),
 
 with ``(small, large, step)`` from :data:`CHUNKS` for the backend. A chunk of
 ``large`` rows is either one call of the model (TensorFlow, PyTorch:
-large calls are what their kernels are fast at) or ``large / small`` calls
-of ``small`` rows inside one compiled loop (JAX, ``jax.lax.map``). The two
+large calls are what their kernels are fast at) or ``large / step`` calls
+of ``step`` rows inside one compiled loop (JAX, ``jax.lax.map``). The two
 paths give the same bits only if the kernels compute a row the same way at
 both sizes and at every position in a chunk. That holds on the machines
 this was measured on, but it is the kernels' choice, not skae's: so each
 :class:`ChunkedModel` checks it once, when it is compiled, on probe rows
-in every position (:meth:`ChunkedModel._large_matches_small`), and where
+shifted through the positions of a chunk
+(:meth:`ChunkedModel._large_matches_small`), and where
 it does not hold runs the bulk as a loop of ``small``-row calls too, which
 computes every row the same way by construction. Either way a row's bits
 are those of a ``small``-row call with that row in it.
@@ -54,18 +57,18 @@ from ._layout import dense_rows, n_rows
 #: chunk of conv activations stays around 100 MB. It only bounds memory:
 #: each such chunk runs in ``CHUNKS``' sizes like any input.
 INFERENCE_BATCH_SIZE = 4096
-#: ``(small, large)`` rows per compiled call, by backend. ``small`` is what
+#: ``(small, large, step)`` rows, by backend. ``small`` is what
 #: one row costs: the padding of 1 row to ``small`` costs little against a
 #: call's fixed cost. ``large`` is where bulk inference runs near the speed
 #: of one call on all rows (see ``benchmarks/inference_chunks.py``).
-#: Both are multiples of 8, so that no chunk ends in a partial tile of the
-#: CPU kernels (whose rows may be summed another way).
 #: ``step`` is the rows of one call inside a large chunk: TensorFlow and
 #: PyTorch run a large chunk as one call (``step == large``); JAX runs it
 #: as ``large / step`` calls of ``step`` rows in one ``jax.lax.map``,
 #: because its kernels sum a row of an 8-row call another way than of a
 #: 512-row one (measured: rows agree for 2-16 rows a call, and from 51 on).
-CHUNKS = {"tensorflow": (8, 1024, 1024), "jax": (8, 512, 8), "torch": (8, 256, 256)}
+#: TensorFlow's kernels agreed from 2 to 1,024 rows a call, PyTorch's from
+#: 8 on; each network checks its own when first used.
+CHUNKS = {"tensorflow": (4, 1024, 1024), "jax": (8, 512, 16), "torch": (8, 1024, 1024)}
 #: Seed of the probe rows that check the large path against the small one.
 PROBE_SEED = 20261205
 
@@ -106,6 +109,8 @@ def _torch_function(model, input_shape):
     device = next((v.value.device for v in model.weights), torch.device("cpu"))
 
     def call(x):
+        if not x.flags.writeable:  # a chunk of a read-only memmap: torch wants memory it may write
+            x = x.copy()
         with torch.no_grad():
             out = model(torch.from_numpy(x).to(device), training=False)
         return out.detach().cpu().numpy()
