@@ -5,6 +5,7 @@ Usage, from the repository root::
     python benchmarks/inference_chunks.py                   # about 5 minutes on 2 idle cores
     python benchmarks/inference_chunks.py --quick           # smoke test
     python benchmarks/inference_chunks.py --chunks 8,256,256   # another (small, large, step) on every backend
+    python benchmarks/inference_chunks.py --chunks "jax=8,512,16;torch=8,1024,1024"   # per backend
 
 ``transform`` computes a row the same way whatever batch it comes in: it
 runs every input in chunks of a fixed ``small`` and ``large`` number of rows
@@ -50,9 +51,12 @@ import numpy as np
 from skae import ConvAutoencoder, DenseAutoencoder, _inference
 
 calls, bulk_calls, n_bulk, chunks = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-if chunks:
-    for key in _inference.CHUNKS:
-        _inference.CHUNKS[key] = tuple(map(int, chunks.split(",")))
+import keras
+
+for item in filter(None, chunks.split(";")):
+    backend, _, sizes = item.rpartition("=")
+    if backend in ("", keras.backend.backend()):
+        _inference.CHUNKS[keras.backend.backend()] = tuple(map(int, sizes.split(",")))
 with np.load(sys.argv[5]) as f:
     X = f["x_train"][:n_bulk].reshape(-1, 784).astype(np.float32) / 255.0
     X = np.concatenate([X] * (-(-n_bulk // len(X))))[:n_bulk]
@@ -108,7 +112,11 @@ def main(argv=None):
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--bulk-calls", type=int, default=20)
     parser.add_argument("--n-bulk", type=int, default=10_000)
-    parser.add_argument("--chunks", default="", help="small,large,step rows on every backend (default: CHUNKS)")
+    parser.add_argument(
+        "--chunks",
+        default="",
+        help="small,large,step rows on every backend, or per backend: 'jax=8,512,16;torch=8,1024,1024'",
+    )
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
