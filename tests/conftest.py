@@ -12,6 +12,10 @@ from _helpers import MNIST_PATH, small_conv, small_dense
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# A script that test_multiprocess.py runs in processes of its own, with its
+# spec in argv: importing it (as --doctest-modules would) runs a worker.
+collect_ignore = ["_multiprocess_worker.py"]
+
 
 @pytest.fixture(scope="session")
 def digits():
