@@ -482,8 +482,7 @@ class AutoencoderTransformer(
         moves = network.image_moves(self.shift, self.rotation, owner=type(self).__name__)
         x = network.to_model(rows.astype(np.float32, copy=False))
         train_rows, val_rows = self._split_validation(x, seed)
-        processes = placement.processes
-        part = None if processes is None else processes.part
+        part = placement.part
         batches = _training.TrainingBatches(
             x,
             batch_size=self.batch_size,
@@ -515,27 +514,19 @@ class AutoencoderTransformer(
                     restore_best_weights=True,
                 )
             )
-        with placement.fit_scope():
-            if processes is not None:
-                processes.spread(network.model)
-            try:
-                return _guards.guarded_fit(
-                    network.model,
-                    batches,
-                    owner=type(self).__name__,
-                    hint="Lower learning_rate, scale X (to [0, 1] for the sigmoid output, or standardise it with "
-                    "output_activation='linear'), or look for extreme values in X.",
-                    initial_epoch=initial_epoch,
-                    epochs=epochs,
-                    callbacks=callbacks,
-                    verbose=self.verbose,
-                    validation_data=validation_data,
-                )
-            finally:
-                if processes is not None:
-                    # Each process then predicts and saves on its own, and
-                    # a later partial_fit spreads the weights again.
-                    processes.localize(network.model)
+        with placement.training(network.model):
+            return _guards.guarded_fit(
+                network.model,
+                batches,
+                owner=type(self).__name__,
+                hint="Lower learning_rate, scale X (to [0, 1] for the sigmoid output, or standardise it with "
+                "output_activation='linear'), or look for extreme values in X.",
+                initial_epoch=initial_epoch,
+                epochs=epochs,
+                callbacks=callbacks,
+                verbose=self.verbose,
+                validation_data=validation_data,
+            )
 
     def _plain_params(self):
         """Return the parameters a multi-process fit compares across processes: those of plain values."""

@@ -417,7 +417,7 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                 np.iinfo(np.int32).max, size=3
             )
             shared = self._shared_placement()
-            if shared is not None:
+            if shared.processes is not None:
                 # Process 0's seeds, so that random_state=None pretrains,
                 # starts KMeans and shuffles alike in every process.
                 ae_seed, kmeans_seed, shuffle_seed = shared.processes.gather([ae_seed, kmeans_seed, shuffle_seed])[0]
@@ -544,7 +544,7 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         return model, clustering
 
     def _shared_placement(self):
-        """Return the placement of the given autoencoder's ``distribute_strategy`` if it spans several processes."""
+        """Return the placement of the autoencoder's strategy over several processes, else one device's."""
         from . import _distribution
 
         return _distribution.shared_placement(getattr(self.autoencoder, "distribute_strategy", None))
@@ -559,12 +559,10 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         Over several processes (the autoencoder's ``distribute_strategy``)
         each step is shared out as in the autoencoder's fit.
         """
-        import contextlib
-
         from . import _guards, _training
 
         shared = self._shared_placement()
-        with shared.build_scope() if shared is not None else contextlib.nullcontext():
+        with shared.build_scope():
             model, clustering = self._fine_tuning_model(autoencoder, centers)
         idec = self.reconstruction_weight > 0
         max_iter = self._max_iter(x.shape[0])
@@ -603,27 +601,21 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                 seed=seed,
                 first_step=n_iter,
                 n_steps=n_steps,
-                multiple_of=1 if shared is None else shared.n_devices,
-                part=None if shared is None else shared.processes.part,
+                multiple_of=shared.n_devices,
+                part=shared.part,
                 **moves,
             )
-            with shared.fit_scope() if shared is not None else contextlib.nullcontext():
-                if shared is not None:
-                    shared.processes.spread(model)
-                try:
-                    _guards.guarded_fit(
-                        model,
-                        batches,
-                        owner=type(self).__name__,
-                        hint="Give an optimizer with a lower learning rate, scale X (to [0, 1], or standardise "
-                        "it), or pretrain longer (pretrain_epochs).",
-                        stacklevel=4,
-                        verbose=0,
-                    )
-                finally:
-                    if shared is not None:
-                        # The next round encodes x in each process alone.
-                        shared.processes.localize(model)
+            # Afterwards the next round encodes x in each process alone.
+            with shared.training(model):
+                _guards.guarded_fit(
+                    model,
+                    batches,
+                    owner=type(self).__name__,
+                    hint="Give an optimizer with a lower learning rate, scale X (to [0, 1], or standardise "
+                    "it), or pretrain longer (pretrain_epochs).",
+                    stacklevel=4,
+                    verbose=0,
+                )
             n_iter += n_steps
         return labels.astype(np.int64), clustering.get_weights()[0].astype(np.float64), n_iter
 

@@ -63,6 +63,28 @@ class Placement:
     n_devices: int = 1
     processes: object = None
 
+    @property
+    def part(self):
+        """``part(n)``: the slice of a global batch of ``n`` rows this process feeds; None for one process."""
+        return None if self.processes is None else self.processes.part
+
+    @contextlib.contextmanager
+    def training(self, model):
+        """Train ``model`` inside this: in ``fit_scope()``, its variables spread over the processes' devices.
+
+        After training, also when it fails, each process's variables are
+        its own arrays again, so that it predicts and saves on its own, and
+        a later fit spreads them again.
+        """
+        with self.fit_scope():
+            if self.processes is not None:
+                self.processes.spread(model)
+            try:
+                yield
+            finally:
+                if self.processes is not None:
+                    self.processes.localize(model)
+
 
 def _asked_processes():
     """Return how many processes the environment asks ``keras.distribution.initialize()`` for (1 if none)."""
@@ -331,18 +353,16 @@ def _torch(strategy):
 
 
 def shared_placement(strategy):
-    """Return the :class:`Placement` of ``strategy`` when it spans several processes (JAX), else None.
+    """Return the :class:`Placement` of ``strategy`` when it spans several processes (JAX), else one device's.
 
     For work that is shared out only over several processes, and that one
     process does on its own device as before (deep clustering's fine-tuning).
     """
     if strategy is None or keras.backend.backend() != "jax":
-        return None
+        return Placement()
     import jax
 
-    if jax.process_count() == 1:
-        return None
-    return placement(strategy)
+    return placement(strategy) if jax.process_count() > 1 else Placement()
 
 
 def placement(strategy):

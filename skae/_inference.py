@@ -199,29 +199,26 @@ class ChunkedModel:
         self.small = small if self._small_is_positionless(small, self._probe[: 4 * small]) else 1
         self._call_large = self._call
         if step < self.large:
-            self._call_large = _jax_chunk_loop(model, step) if self.backend == "jax" else self._step_loop(step)
+            self._call_large = _jax_chunk_loop(model, step) if self.backend == "jax" else self._calls_of(step)
         self.large_matches_small = self._large_matches_small()
         if not self.large_matches_small:
-            self._call_large = self._small_loop
+            self._call_large = self._calls_of(self.small)
         del self._probe
 
-    def _step_loop(self, step):
+    def _calls_of(self, rows):
+        """Return ``f(x)`` for ``x`` of a multiple of ``rows`` rows: one compiled call per ``rows`` rows."""
+
         def call(x):
-            return np.concatenate([self._call(x[start : start + step]) for start in range(0, len(x), step)])
+            return np.concatenate([self._call(x[start : start + rows]) for start in range(0, len(x), rows)])
 
         return call
 
-    def _small_loop(self, x):
-        return np.concatenate([self._call(x[start : start + self.small]) for start in range(0, len(x), self.small)])
-
     def _small_is_positionless(self, small, probe):
         """Whether ``small``-row calls compute each ``probe`` row the same way in every position of the chunk."""
-        self.small = small
-        reference = self._small_loop(probe)
+        calls = self._calls_of(small)
+        reference = calls(probe)
         return all(
-            np.array_equal(
-                self._small_loop(np.roll(probe, shift, axis=0)), np.roll(reference, shift, axis=0), equal_nan=True
-            )
+            np.array_equal(calls(np.roll(probe, shift, axis=0)), np.roll(reference, shift, axis=0), equal_nan=True)
             for shift in self._shifts
         )
 
@@ -239,11 +236,12 @@ class ChunkedModel:
         width = min(self.large, 4 * max(self.small, 8))
         middle = (self.large // 2 - width // 2) // self.small * self.small
         windows = [slice(0, width), slice(middle, middle + width), slice(self.large - width, self.large)]
+        small_calls = self._calls_of(self.small)
         for shift in (0, 1):
             probe = np.roll(self._probe, shift, axis=0)
             out = self._call_large(probe)
             for window in windows:
-                if not np.array_equal(out[window], self._small_loop(probe[window]), equal_nan=True):
+                if not np.array_equal(out[window], small_calls(probe[window]), equal_nan=True):
                     return False
         return True
 
@@ -302,13 +300,6 @@ def _jax_chunk_loop(model, small):
         return out.reshape(len(x), *out.shape[2:])
 
     return call
-
-
-def run_in_batches(function, x):
-    """Run a :class:`ChunkedModel` (or any ``f(x) -> ndarray``) on ``x``; return a float32 array."""
-    if isinstance(function, ChunkedModel):
-        return function(x)
-    return np.asarray(function(dense_rows(x, np.float32)), dtype=np.float32)
 
 
 def predict(cache, key, model, input_shape, x):

@@ -38,7 +38,7 @@ import threading
 import keras
 import numpy as np
 
-from ._layout import declared_input_shape, dense_rows, n_rows
+from ._layout import SampleLayout, declared_input_shape, dense_rows, n_rows
 from ._params import refuse_unknown_routed
 
 ENCODER, DECODER, LATENT_L1 = "encoder", "decoder", "latent_l1"
@@ -398,7 +398,6 @@ class AutoencoderNetwork:
     def from_state(cls, state):
         """Return the network that :meth:`to_state` wrote, its model loaded in Keras's safe mode."""
         from ._keras_io import model_from_bytes
-        from ._layout import SampleLayout
 
         return cls.restore(model_from_bytes(bytes(state["model"])), SampleLayout.from_dict(state["layout"]))
 

@@ -226,8 +226,7 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         rng = check_random_state(random_state)
         Z = rng.standard_normal((int(n_samples), self._n_features_out)).astype(np.float32)
-        out = self.network_.decode(Z.reshape((len(Z), *self.network_.latent_shape)))
-        return self.network_.layout.restore(out.reshape(len(Z), -1))
+        return self.network_.inverse_transform(Z)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
