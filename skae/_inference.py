@@ -66,14 +66,19 @@ INFERENCE_BATCH_SIZE = 4096
 #: PyTorch run a large chunk as one call (``step == large``); JAX runs it
 #: as ``large / step`` calls of ``step`` rows in one ``jax.lax.map``,
 #: because its kernels sum a row of an 8-row call another way than of a
-#: 512-row one (measured: rows agree for 2-16 rows a call, and from 51 on).
+#: 512-row one (measured: rows agree for 2-16 rows a call, and from 51 on;
+#: a 4-row small call took 1.24x / 1.67x the bare 1-row call of the
+#: tutorial dense / conv encoders, an 8-row one 1.46x / 2.27x).
 #: TensorFlow's kernels agreed from 2 to 1,024 rows a call, PyTorch's from
 #: 8 on; each network checks its own when first used.
-CHUNKS = {"tensorflow": (4, 1024, 1024), "jax": (8, 512, 16), "torch": (8, 1024, 1024)}
+CHUNKS = {"tensorflow": (4, 1024, 1024), "jax": (4, 512, 16), "torch": (8, 1024, 1024)}
 #: Seed of the probe rows that check the large path against the small one.
 PROBE_SEED = 20261205
 #: The most bytes of input a large chunk (and so the probe) may hold.
 PROBE_BYTES = 64 * 2**20
+#: The most bytes of input that ``transform`` holds as float32 at once: a
+#: block of large chunks, handed to the backend in one piece.
+BLOCK_BYTES = 16 * 2**20
 
 _BUILD_LOCK = threading.Lock()
 
@@ -200,6 +205,12 @@ class ChunkedModel:
         self._call_large = self._call
         if step < self.large:
             self._call_large = _jax_chunk_loop(model, step) if self.backend == "jax" else self._calls_of(step)
+        # TensorFlow copies a NumPy array into a tensor on every call, and
+        # ten copies of 1,024 rows cost more than one of 10,240 rows (the
+        # bulk took 1.3x to 1.5x the bare call, results section 17): a
+        # block of large chunks becomes one tensor, and each call takes a
+        # slice of it. JAX and PyTorch gained nothing measurable from it.
+        self._feed = _tensorflow_tensor if self.backend == "tensorflow" else _same
         self.large_matches_small = self._large_matches_small()
         if not self.large_matches_small:
             self._call_large = self._calls_of(self.small)
@@ -239,17 +250,19 @@ class ChunkedModel:
         small_calls = self._calls_of(self.small)
         for shift in (0, 1):
             probe = np.roll(self._probe, shift, axis=0)
-            out = self._call_large(probe)
+            out = self._call_large(self._feed(probe))  # as __call__ feeds it
             for window in windows:
                 if not np.array_equal(out[window], small_calls(probe[window]), equal_nan=True):
                     return False
         return True
 
     def __call__(self, x):
-        """Return the model's output for the samples ``x``, float32; a scipy sparse ``x`` is densified per chunk.
+        """Return the model's output for the samples ``x``, float32; a scipy sparse ``x`` is densified per block.
 
-        Memory holds the output plus one chunk: each chunk is cast to
-        float32 on its own, never the whole input at once.
+        Memory holds the output plus one block of at most
+        :data:`BLOCK_BYTES` of input (or one large chunk, where that is
+        more): each block is cast to float32 on its own, never the whole
+        input at once.
         """
         n = n_rows(x)
         if n == 0:
@@ -264,20 +277,35 @@ class ChunkedModel:
         bulk = n - n % self.large
         if n - bulk > self.large // 8:
             bulk = n
+        # The bulk goes in blocks of whole large chunks, each block handed
+        # to the backend once (see _feed), then called chunk by chunk.
+        block = self.large * max(1, BLOCK_BYTES // (4 * math.prod(self.input_shape) * self.large))
         out = None
-        for start, size, call in [
-            *((start, self.large, self._call_large) for start in range(0, bulk, self.large)),
-            *((start, self.small, self._call) for start in range(bulk, n, self.small)),
+        for start, rows, unit, call in [
+            *((start, min(block, bulk - start), self.large, self._call_large) for start in range(0, bulk, block)),
+            *((start, min(self.small, n - start), self.small, self._call) for start in range(bulk, n, self.small)),
         ]:
-            chunk = dense_rows(x[start : start + size], np.float32)
-            filled = len(chunk)
-            if filled < size:
-                chunk = np.concatenate([chunk, np.zeros((size - filled, *chunk.shape[1:]), dtype=np.float32)])
-            result = np.asarray(call(chunk))[:filled]
-            if out is None:
-                out = np.empty((n, *result.shape[1:]), dtype=np.float32)
-            out[start : start + filled] = result
+            chunk = dense_rows(x[start : start + rows], np.float32)
+            padded = -(-rows // unit) * unit
+            if padded > rows:
+                chunk = np.concatenate([chunk, np.zeros((padded - rows, *chunk.shape[1:]), dtype=np.float32)])
+            chunk = self._feed(chunk)
+            for offset in range(0, rows, unit):
+                result = np.asarray(call(chunk[offset : offset + unit]))[: rows - offset]
+                if out is None:
+                    out = np.empty((n, *result.shape[1:]), dtype=np.float32)
+                out[start + offset : start + offset + len(result)] = result
         return out
+
+
+def _tensorflow_tensor(x):
+    import tensorflow as tf
+
+    return tf.convert_to_tensor(x)
+
+
+def _same(x):
+    return x
 
 
 def _jax_chunk_loop(model, small):

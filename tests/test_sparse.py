@@ -60,6 +60,8 @@ def test_sparse_transform_densifies_one_batch_at_a_time(sparse_rows, monkeypatch
         return real(x, dtype)
 
     monkeypatch.setattr("skae._inference.dense_rows", spy)
+    # Blocks of one 100-row chunk: 4 bytes a float32, 40 features.
+    monkeypatch.setattr("skae._inference.BLOCK_BYTES", 4 * X.shape[1] * 100)
     from skae._inference import ChunkedModel
 
     out = ChunkedModel(ae.encoder_, (X.shape[1],), chunks=(20, 100, 100))(S)
