@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+from _helpers import small_vae
 
 from skae._lazy import lazy_attributes
 
@@ -67,10 +68,8 @@ def test_load_registers_the_vae_sampler(tmp_path, digits):
     # layer) from a file and from a pickle.
     import pickle
 
-    from skae import VariationalAutoencoder
-
     X = digits[0][:64]
-    vae = VariationalAutoencoder(hidden_layer_sizes=(8,), latent_dim=2, epochs=1, random_state=0).fit(X)
+    vae = small_vae(hidden_layer_sizes=(8,), latent_dim=2, epochs=1).fit(X)
     vae.save(tmp_path / "vae.skae")
     (tmp_path / "vae.pkl").write_bytes(pickle.dumps(vae))
     import numpy as np
