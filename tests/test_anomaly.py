@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from sklearn.base import is_outlier_detector
+from sklearn.base import clone, is_outlier_detector
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -12,11 +13,20 @@ from skae import ConvAutoencoder, DenseAutoencoder, VariationalAutoencoder
 
 
 @pytest.mark.parametrize("estimator", [DenseAutoencoder(), ConvAutoencoder(), VariationalAutoencoder()])
-def test_every_autoencoder_is_an_outlier_detector_and_a_transformer(estimator):
+def test_every_autoencoder_is_an_outlier_detector_and_a_transformer(estimator, digits):
     assert is_outlier_detector(estimator)
     assert estimator.get_params()["contamination"] == 0.1
-    for method in ("transform", "inverse_transform", "score_samples", "decision_function", "predict", "fit_predict"):
-        assert callable(getattr(estimator, method))
+    # Each method of both roles is there and asks for a fit, rather than
+    # failing on a missing attribute.
+    X = digits[0][:60]
+    for method in ("transform", "inverse_transform", "score_samples", "decision_function", "predict"):
+        with pytest.raises(NotFittedError):
+            getattr(estimator, method)(X)
+    # fit_predict fits, then labels each training row an inlier (1) or an outlier (-1), as predict does.
+    est = clone(estimator).set_params(epochs=1, random_state=0)
+    labels = est.fit_predict(X)
+    assert labels.shape == (60,) and set(np.unique(labels)) <= {-1, 1}
+    np.testing.assert_array_equal(labels, est.predict(X))
 
 
 def test_offset_is_the_contamination_quantile_of_training_scores(fitted_on_zeros, digits):

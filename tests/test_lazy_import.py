@@ -98,9 +98,25 @@ def test_lazy_attributes():
         getattr_("nope")
 
 
-def test_public_names_resolve():
+def test_public_names_resolve_to_what_they_name():
+    import types
+
     import skae
 
     for name in skae.__all__:
-        assert getattr(skae, name) is not None
+        value = getattr(skae, name)
+        if name == "__version__":
+            assert isinstance(value, str) and value[:1].isdigit(), value
+        elif isinstance(value, types.ModuleType):
+            assert value.__name__ == f"skae.{name}", (name, value)
+        else:
+            # The class or function of that name, defined in skae: a wrong
+            # entry in the lazy table resolves to another object.
+            assert (value.__name__, value.__module__.split(".")[0]) == (name, "skae"), (name, value)
     assert set(skae.__all__) <= set(dir(skae))
+    # A star import binds exactly the public names, to the same objects.
+    namespace = {}
+    exec("from skae import *", namespace)
+    assert {key: value for key, value in namespace.items() if key != "__builtins__"} == {
+        name: getattr(skae, name) for name in skae.__all__
+    }
