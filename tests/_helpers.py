@@ -36,6 +36,15 @@ def small_conv(**params):
     return ConvAutoencoder(**{"filters": (4, 8), "latent_dim": 4, "epochs": 2, "random_state": 0, **params})
 
 
+def small_vae(**params):
+    """A two-epoch VariationalAutoencoder with a 16-unit hidden layer and 3 latents."""
+    from skae import VariationalAutoencoder
+
+    return VariationalAutoencoder(
+        **{"hidden_layer_sizes": (16,), "latent_dim": 3, "epochs": 2, "random_state": 0, **params}
+    )
+
+
 def dense_encoder(input_shape, latent=4):
     """A builder of a functional encoder with a skip connection, for flat samples."""
     import keras
@@ -106,3 +115,63 @@ def sized_wrapper(**params):
     return AutoencoderTransformer(
         **{"encoder": sized_encoder, "decoder": sized_decoder, "epochs": 2, "random_state": 0, **params}
     )
+
+
+def dense_grid_search(**params):
+    """A 2-fold GridSearchCV of a two-epoch DenseAutoencoder over ``latent_dim`` 2 and 6."""
+    from sklearn.model_selection import GridSearchCV
+
+    from skae import DenseAutoencoder
+
+    est = DenseAutoencoder(hidden_layer_sizes=(16,), epochs=2, batch_size=64, random_state=0)
+    return GridSearchCV(est, {"latent_dim": [2, 6]}, cv=2, **params)
+
+
+def pca_kmeans():
+    """A Pipeline of PCA to 10 components and KMeans of 10 clusters: a clusterer to score, with no network."""
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("pca", PCA(10, random_state=0)), ("kmeans", KMeans(10, n_init=3, random_state=0))])
+
+
+# The small estimators that several test modules share fitted, on the first
+# 300 digits: conftest's ``fitted_small(kind)`` fits each one once a session
+# (per xdist worker). A kind whose name ends in "-images" takes them as 8x8
+# images, the others as flat rows. Fitted once, shared: a test that changes
+# one must copy it first.
+SHARED_FITS = {
+    "dense": small_dense,
+    "conv": small_conv,
+    "conv-images": small_conv,
+    "conv-8x8": lambda: small_conv(image_shape=(8, 8, 1)),
+    "conv-same-k3": lambda: small_conv(kernel_size=3, padding="same", latent_l1=1e-4),
+    "vae": small_vae,
+    "conv-vae": lambda: small_vae(architecture="conv", image_shape=(8, 8, 1), filters=(4,)),
+    "wrapper": small_wrapper,
+}
+SHARED_ROWS = 300
+
+
+def shared_data(kind, X):
+    """Return the rows ``X`` as the shared fit of ``kind`` takes them: 8x8 images or flat rows."""
+    return X.reshape(-1, 8, 8) if kind.endswith("-images") else X
+
+
+# The tutorial's three models (docs), built through documented parameters
+# only; conftest's ``fitted_tutorial(kind)`` fits each for one epoch on
+# random MNIST-sized rows ("conv-images": the default ConvAutoencoder on
+# 28x28 images).
+TUTORIAL_MODELS = {
+    "dense": lambda: _tutorial("DenseAutoencoder"),
+    "conv": lambda: _tutorial("ConvAutoencoder", image_shape=(28, 28, 1)),
+    "conv-elu": lambda: _tutorial("ConvAutoencoder", image_shape=(28, 28, 1), activation="elu"),
+    "conv-images": lambda: _tutorial("ConvAutoencoder"),
+}
+
+
+def _tutorial(name, **params):
+    import skae
+
+    return getattr(skae, name)(**params, epochs=1, batch_size=32, random_state=0)

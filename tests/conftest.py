@@ -1,14 +1,29 @@
 """What the test files share as fixtures: data and fitted estimators.
 
-The MNIST path and the small estimators are in ``_helpers.py``; test files
-import them from there and request these fixtures.
+Every fitted estimator a test module shares comes from here; the factories
+that make them, the MNIST path and the small estimators are in
+``_helpers.py``, which test files import. The fitted ones are
+session-scoped: a test that changes one (``set_params``, ``fit``,
+``partial_fit``) must work on a ``copy.deepcopy`` or a ``clone`` of it.
 """
 
 import os
 
 import numpy as np
 import pytest
-from _helpers import MNIST_PATH, small_conv, small_dense
+from _helpers import (
+    MNIST_PATH,
+    SHARED_FITS,
+    SHARED_ROWS,
+    TUTORIAL_MODELS,
+    dense_grid_search,
+    pca_kmeans,
+    shared_data,
+    small_conv,
+    small_dec,
+    small_dense,
+    small_vae,
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -47,3 +62,81 @@ def fitted_dense(digits):
 def fitted_conv(digits):
     """A two-epoch ConvAutoencoder (4 and 8 filters, 6 latents) fitted on the 8x8 digit images; copy it to change it."""
     return small_conv(latent_dim=6).fit(digits[0].reshape(-1, 8, 8))
+
+
+def _fit_once(make):
+    """Return ``get(kind)``: ``make(kind)``'s estimator, made and fitted on the first call for that kind only."""
+    fitted = {}
+
+    def get(kind):
+        if kind not in fitted:
+            fitted[kind] = make(kind)
+        return fitted[kind]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def fitted_small(digits):
+    """``fitted_small(kind)``: the small estimator ``_helpers.SHARED_FITS[kind]`` fitted on the first 300 digits.
+
+    One fit per kind and session (per xdist worker), shared by every module
+    that asks for it: test_contract, test_inference, test_onnx and
+    test_persistence.
+    """
+    X = digits[0][:SHARED_ROWS]
+    return _fit_once(lambda kind: SHARED_FITS[kind]().fit(shared_data(kind, X)))
+
+
+@pytest.fixture(scope="session")
+def fitted_dec(digits):
+    """The small DeepEmbeddedClustering (``_helpers.small_dec``) fitted on the first 600 digits."""
+    return small_dec().fit(digits[0][:600])
+
+
+@pytest.fixture(scope="session")
+def fitted_on_zeros(digits):
+    """A DenseAutoencoder (32 hidden units, 8 latents, 30 epochs) trained on the digit 0 only: an outlier detector."""
+    X, y = digits
+    return small_dense(hidden_layer_sizes=(32,), latent_dim=8, epochs=30, batch_size=32).fit(X[y == 0])
+
+
+@pytest.fixture(scope="session")
+def fitted_vae(digits):
+    """A VariationalAutoencoder (64 hidden units, 4 latents) trained 30 epochs on all the digits: it samples digits."""
+    return small_vae(hidden_layer_sizes=(64,), latent_dim=4, batch_size=64, epochs=30).fit(digits[0])
+
+
+@pytest.fixture(scope="session")
+def fitted_conv_vae(digits):
+    """A two-epoch convolutional VariationalAutoencoder (8 and 16 filters, 4 latents) fitted on the 8x8 digit images."""
+    return small_vae(architecture="conv", filters=(8, 16), latent_dim=4).fit(digits[0].reshape(-1, 8, 8))
+
+
+@pytest.fixture(scope="session")
+def mnist_like():
+    """64 random rows of 784 values in [0, 1]: MNIST's size, for models that are only built and inspected."""
+    return np.random.default_rng(0).random((64, 784), dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def fitted_tutorial(mnist_like):
+    """``fitted_tutorial(kind)``: the tutorial's model ``_helpers.TUTORIAL_MODELS[kind]``, fitted on ``mnist_like``."""
+
+    def fit(kind):
+        X = mnist_like.reshape(-1, 28, 28) if kind.endswith("-images") else mnist_like
+        return TUTORIAL_MODELS[kind]().fit(X)
+
+    return _fit_once(fit)
+
+
+@pytest.fixture(scope="session")
+def fitted_search(digits):
+    """``_helpers.dense_grid_search`` fitted in this process on the first 400 digits: the serial reference."""
+    return dense_grid_search(n_jobs=1).fit(digits[0][:400])
+
+
+@pytest.fixture(scope="session")
+def fitted_pca_kmeans(digits):
+    """``_helpers.pca_kmeans`` fitted on all the digits."""
+    return pca_kmeans().fit(digits[0])

@@ -12,46 +12,35 @@ import pickle
 import keras
 import numpy as np
 import pytest
-from _helpers import small_conv, small_dec, small_dense, small_wrapper
+from _helpers import SHARED_ROWS, shared_data, small_dec, small_dense
 from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 import skae
-from skae import VariationalAutoencoder
 
 pytestmark = pytest.mark.backends
 
-AUTOENCODERS = {
-    "dense": small_dense,
-    "conv": small_conv,
-    "conv-images": small_conv,
-    "vae": lambda **kw: VariationalAutoencoder(
-        **{"hidden_layer_sizes": (16,), "latent_dim": 3, "epochs": 2, "random_state": 0, **kw}
-    ),
-    "wrapper": small_wrapper,
-}
+# Kinds of _helpers.SHARED_FITS: each autoencoder, and the conv one on images too.
+AUTOENCODERS = ["dense", "conv", "conv-images", "vae", "wrapper"]
 
 
 @pytest.fixture(scope="module")
 def X(digits):
-    return digits[0][:300]
+    """The rows the shared fits were fitted on."""
+    return digits[0][:SHARED_ROWS]
 
 
-def data_for(kind, X):
-    return X.reshape(-1, 8, 8) if kind == "conv-images" else X
-
-
-@pytest.fixture(scope="module", params=list(AUTOENCODERS))
-def fitted(request, X):
-    kind = request.param
-    return kind, AUTOENCODERS[kind]().fit(data_for(kind, X))
+@pytest.fixture(scope="module", params=AUTOENCODERS)
+def fitted(request, fitted_small):
+    """The kind, and its estimator fitted on ``X`` (conftest's shared fit)."""
+    return request.param, fitted_small(request.param)
 
 
 def test_transform_inverse_transform_and_scores(fitted, X):
     kind, est = fitted
-    data = data_for(kind, X)
+    data = shared_data(kind, X)
     Z = est.transform(data)
     assert Z.shape[0] == len(X) and Z.dtype == np.float32 and np.all(np.isfinite(Z))
     assert est.inverse_transform(Z).shape == data.shape
@@ -66,7 +55,7 @@ def test_transform_inverse_transform_and_scores(fitted, X):
 
 def test_save_load_pickle_deepcopy_are_bit_identical(fitted, X, tmp_path):
     kind, est = fitted
-    data = data_for(kind, X)
+    data = shared_data(kind, X)
     Z = est.transform(data)
     est.save(tmp_path / "est.skae")
     for copied in (skae.load(tmp_path / "est.skae"), pickle.loads(pickle.dumps(est)), copy.deepcopy(est)):
@@ -77,7 +66,7 @@ def test_save_load_pickle_deepcopy_are_bit_identical(fitted, X, tmp_path):
 @pytest.mark.slow
 def test_clone_refits_to_the_same_bits(fitted, X):
     kind, est = fitted
-    data = data_for(kind, X)
+    data = shared_data(kind, X)
     again = clone(est)
     assert not hasattr(again, "model_")
     np.testing.assert_array_equal(again.fit(data).transform(data), est.transform(data))

@@ -20,30 +20,24 @@ from skae._deep_clustering import soft_assignments, target_distribution
 pytestmark = pytest.mark.backends
 
 
-@pytest.fixture(scope="module")
-def fitted(digits):
-    X, _ = digits
-    return small_dec().fit(X[:600])
-
-
-def test_fit_sets_the_documented_attributes(fitted, digits):
+def test_fit_sets_the_documented_attributes(fitted_dec, digits):
     X = digits[0][:600]
-    assert fitted.labels_.shape == (600,)
-    assert fitted.init_labels_.shape == (600,)
-    assert fitted.cluster_centers_.shape == (10, 10)
-    assert fitted.n_features_in_ == 64
-    assert 0 < fitted.n_iter_ <= 60
+    assert fitted_dec.labels_.shape == (600,)
+    assert fitted_dec.init_labels_.shape == (600,)
+    assert fitted_dec.cluster_centers_.shape == (10, 10)
+    assert fitted_dec.n_features_in_ == 64
+    assert 0 < fitted_dec.n_iter_ <= 60
     # The autoencoder's encoder holds the fine-tuned weights.
-    np.testing.assert_array_equal(fitted.autoencoder_.transform(X), fitted.transform(X))
-    np.testing.assert_array_equal(fitted.predict(X), fitted.labels_)
+    np.testing.assert_array_equal(fitted_dec.autoencoder_.transform(X), fitted_dec.transform(X))
+    np.testing.assert_array_equal(fitted_dec.predict(X), fitted_dec.labels_)
 
 
-def test_predict_proba_rows_sum_to_one_and_predict_is_their_argmax(fitted, digits):
+def test_predict_proba_rows_sum_to_one_and_predict_is_their_argmax(fitted_dec, digits):
     X = digits[0][600:700]
-    q = fitted.predict_proba(X)
+    q = fitted_dec.predict_proba(X)
     assert q.shape == (100, 10)
     np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=1e-6)
-    np.testing.assert_array_equal(fitted.predict(X), q.argmax(axis=1))
+    np.testing.assert_array_equal(fitted_dec.predict(X), q.argmax(axis=1))
 
 
 @pytest.mark.slow
@@ -143,25 +137,25 @@ def test_sparse_rows_cluster_like_dense_ones(digits):
     np.testing.assert_allclose(rows.cluster_centers_, dense.cluster_centers_, atol=1e-5)
 
 
-def test_transform_validates_once(fitted, digits, monkeypatch):
+def test_transform_validates_once(fitted_dec, digits, monkeypatch):
     from skae import _input
 
     calls = []
     real = _input.validate_data
     monkeypatch.setattr(_input, "validate_data", lambda *a, **k: calls.append(1) or real(*a, **k))
     rows = digits[0][:5].tolist()  # a list: not the fast path for plain arrays
-    fitted.transform(rows)
+    fitted_dec.transform(rows)
     assert len(calls) == 1
     calls.clear()
-    fitted.predict(rows)
+    fitted_dec.predict(rows)
     assert len(calls) == 1
 
 
-def test_fit_times_and_scaled_max_iter(fitted):
-    assert set(fitted.fit_times_) == {
+def test_fit_times_and_scaled_max_iter(fitted_dec):
+    assert set(fitted_dec.fit_times_) == {
         f"{phase}_{kind}" for phase in ("pretrain", "kmeans", "finetune") for kind in ("s", "cpu_s")
     }
-    assert all(seconds >= 0 for seconds in fitted.fit_times_.values())
+    assert all(seconds >= 0 for seconds in fitted_dec.fit_times_.values())
     auto = DeepEmbeddedClustering(max_iter="auto", batch_size=256)
     # 20 passes, at least 4,000 steps: a fixed 4,000 stopped a 70,000-image fit before tol did.
     assert auto._max_iter(10_000) == 4000
@@ -216,27 +210,27 @@ def test_given_autoencoder_is_cloned_not_changed(digits):
     assert template.epochs == 20 and dec.autoencoder_ is not template
 
 
-def test_clone_pickle_and_deepcopy(fitted, digits):
+def test_clone_pickle_and_deepcopy(fitted_dec, digits):
     X = digits[0][:50]
-    unfitted = clone(fitted)
+    unfitted = clone(fitted_dec)
     assert unfitted.get_params()["pretrain_epochs"] == 3
     with pytest.raises(NotFittedError):
         unfitted.predict(X)
-    for copied in (pickle.loads(pickle.dumps(fitted)), copy.deepcopy(fitted)):
-        np.testing.assert_array_equal(copied.predict_proba(X), fitted.predict_proba(X))
-        np.testing.assert_array_equal(copied.transform(X), fitted.transform(X))
+    for copied in (pickle.loads(pickle.dumps(fitted_dec)), copy.deepcopy(fitted_dec)):
+        np.testing.assert_array_equal(copied.predict_proba(X), fitted_dec.predict_proba(X))
+        np.testing.assert_array_equal(copied.transform(X), fitted_dec.transform(X))
 
 
-def test_save_and_load_round_trip(fitted, digits, tmp_path):
+def test_save_and_load_round_trip(fitted_dec, digits, tmp_path):
     X = digits[0][:50]
     path = tmp_path / "dec.skae"
-    fitted.save(path)
+    fitted_dec.save(path)
     loaded = skae.load(path)
     assert type(loaded) is DeepEmbeddedClustering
-    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
-    np.testing.assert_array_equal(loaded.labels_, fitted.labels_)
-    assert loaded.n_iter_ == fitted.n_iter_
-    params, expected = loaded.get_params(deep=False), fitted.get_params(deep=False)
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted_dec.predict_proba(X))
+    np.testing.assert_array_equal(loaded.labels_, fitted_dec.labels_)
+    assert loaded.n_iter_ == fitted_dec.n_iter_
+    params, expected = loaded.get_params(deep=False), fitted_dec.get_params(deep=False)
     assert params.pop("autoencoder").get_params() == expected.pop("autoencoder").get_params()
     assert params == expected
 

@@ -11,7 +11,6 @@ from _helpers import small_conv, small_dec, small_dense, small_wrapper
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skae import VariationalAutoencoder
 from skae._inference import CHUNKS, ChunkedModel, compile_model
 
 # Also run under JAX and PyTorch in CI (the backend set).
@@ -23,19 +22,10 @@ def X(digits):
     return digits[0][:200]
 
 
-@pytest.fixture(
-    scope="module",
-    params=["dense", "conv", "conv-same-k3", "vae", "wrapper"],
-)
-def fitted(request, X):
-    make = {
-        "dense": lambda: small_dense(),
-        "conv": lambda: small_conv(),
-        "conv-same-k3": lambda: small_conv(kernel_size=3, padding="same", latent_l1=1e-4),
-        "vae": lambda: VariationalAutoencoder(hidden_layer_sizes=(16,), latent_dim=3, epochs=2, random_state=0),
-        "wrapper": lambda: small_wrapper(),
-    }[request.param]
-    return request.param, make().fit(X)
+@pytest.fixture(scope="module", params=["dense", "conv", "conv-same-k3", "vae", "wrapper"])
+def fitted(request, fitted_small):
+    """The kind, and its estimator fitted on the first 300 digits (conftest's shared fit, also test_contract's)."""
+    return request.param, fitted_small(request.param)
 
 
 def per_row(method, rows):

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+from _helpers import small_vae
 
 from skae._lazy import lazy_attributes
 
@@ -67,10 +68,8 @@ def test_load_registers_the_vae_sampler(tmp_path, digits):
     # layer) from a file and from a pickle.
     import pickle
 
-    from skae import VariationalAutoencoder
-
     X = digits[0][:64]
-    vae = VariationalAutoencoder(hidden_layer_sizes=(8,), latent_dim=2, epochs=1, random_state=0).fit(X)
+    vae = small_vae(hidden_layer_sizes=(8,), latent_dim=2, epochs=1).fit(X)
     vae.save(tmp_path / "vae.skae")
     (tmp_path / "vae.pkl").write_bytes(pickle.dumps(vae))
     import numpy as np
@@ -99,9 +98,25 @@ def test_lazy_attributes():
         getattr_("nope")
 
 
-def test_public_names_resolve():
+def test_public_names_resolve_to_what_they_name():
+    import types
+
     import skae
 
     for name in skae.__all__:
-        assert getattr(skae, name) is not None
+        value = getattr(skae, name)
+        if name == "__version__":
+            assert isinstance(value, str) and value[:1].isdigit(), value
+        elif isinstance(value, types.ModuleType):
+            assert value.__name__ == f"skae.{name}", (name, value)
+        else:
+            # The class or function of that name, defined in skae: a wrong
+            # entry in the lazy table resolves to another object.
+            assert (value.__name__, value.__module__.split(".")[0]) == (name, "skae"), (name, value)
     assert set(skae.__all__) <= set(dir(skae))
+    # A star import binds exactly the public names, to the same objects.
+    namespace = {}
+    exec("from skae import *", namespace)
+    assert {key: value for key, value in namespace.items() if key != "__builtins__"} == {
+        name: getattr(skae, name) for name in skae.__all__
+    }

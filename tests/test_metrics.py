@@ -55,21 +55,15 @@ def test_accuracy_rejects_bad_input():
         clustering_accuracy([], [])
 
 
-@pytest.fixture(scope="module")
-def fitted_pipe(digits):
-    X, y = digits
-    return Pipeline([("pca", PCA(10, random_state=0)), ("kmeans", KMeans(10, n_init=3, random_state=0))]).fit(X)
-
-
 @pytest.mark.parametrize(
     ("metric", "func"),
     [("accuracy", clustering_accuracy), ("nmi", normalized_mutual_info_score), ("ari", adjusted_rand_score)],
 )
-def test_clustering_scorers_score_predict_against_y(fitted_pipe, digits, metric, func):
+def test_clustering_scorers_score_predict_against_y(fitted_pca_kmeans, digits, metric, func):
     X, y = digits
     scorer = make_clustering_scorer(metric)
-    expected = func(y, fitted_pipe.predict(X))
-    assert scorer(fitted_pipe, X, y) == pytest.approx(expected)
+    expected = func(y, fitted_pca_kmeans.predict(X))
+    assert scorer(fitted_pca_kmeans, X, y) == pytest.approx(expected)
     assert 0.3 < expected <= 1.0  # PCA + KMeans on digits clusters far better than chance
 
 

@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from _helpers import small_conv, small_dense, small_wrapper
+from _helpers import SHARED_ROWS, small_conv, small_dense
 
 pytest.importorskip("skl2onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -15,8 +15,6 @@ from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
-
-from skae import VariationalAutoencoder  # noqa: E402
 
 pytestmark = pytest.mark.backends
 
@@ -29,15 +27,9 @@ from skl2onnx import to_onnx  # noqa: E402
 
 import skae.onnx  # noqa: E402
 
-ESTIMATORS = {
-    "dense": lambda: small_dense(),
-    "conv": lambda: small_conv(image_shape=(8, 8, 1)),
-    "vae": lambda: VariationalAutoencoder(hidden_layer_sizes=(16,), latent_dim=3, epochs=2, random_state=0),
-    "conv-vae": lambda: VariationalAutoencoder(
-        architecture="conv", image_shape=(8, 8, 1), filters=(4,), latent_dim=3, epochs=2, random_state=0
-    ),
-    "wrapper": lambda: small_wrapper(),
-}
+# Kinds of _helpers.SHARED_FITS, fitted on the digits before SHARED_ROWS; the
+# tests check the graphs on the rows after it.
+ESTIMATORS = ["dense", "conv-8x8", "vae", "conv-vae", "wrapper"]
 
 
 def run(model, X):
@@ -45,14 +37,15 @@ def run(model, X):
     return session.run(None, {session.get_inputs()[0].name: X})
 
 
-@pytest.fixture(scope="module", params=list(ESTIMATORS))
-def fitted(request, digits):
-    return ESTIMATORS[request.param]().fit(digits[0][:300])
+@pytest.fixture(scope="module", params=ESTIMATORS)
+def fitted(request, fitted_small):
+    """The kind's estimator, fitted on flat rows (conftest's shared fit)."""
+    return fitted_small(request.param)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_graph_encodes_the_flat_rows_transform_takes(fitted, digits, dtype):
-    X = digits[0][300:500].astype(dtype)
+    X = digits[0][SHARED_ROWS : SHARED_ROWS + 200].astype(dtype)
     model = to_onnx(fitted, X[:1])
     (codes,) = run(model, X)
     assert codes.dtype == dtype
@@ -61,16 +54,16 @@ def test_graph_encodes_the_flat_rows_transform_takes(fitted, digits, dtype):
     np.testing.assert_allclose(run(model, X[:1])[0], codes[:1], atol=1e-4)
 
 
-def test_vae_graph_returns_the_latent_mean(digits):
-    vae = ESTIMATORS["vae"]().fit(digits[0][:300])
-    X = digits[0][300:310]
+def test_vae_graph_returns_the_latent_mean(fitted_small, digits):
+    vae = fitted_small("vae")
+    X = digits[0][SHARED_ROWS : SHARED_ROWS + 10]
     codes = run(to_onnx(vae, X[:1]), X)[0]
     np.testing.assert_allclose(codes, vae.transform(X), atol=1e-4)
     np.testing.assert_allclose(run(to_onnx(vae, X[:1]), X)[0], codes)  # no sampling: the same every run
 
 
 def test_decoder_graph_matches_inverse_transform(fitted, digits):
-    Z = fitted.transform(digits[0][300:400])
+    Z = fitted.transform(digits[0][SHARED_ROWS : SHARED_ROWS + 100])
     (out,) = run(skae.onnx.to_onnx_decoder(fitted), Z)
     np.testing.assert_allclose(out, fitted.inverse_transform(Z).reshape(len(Z), -1), atol=1e-4)
     out64 = run(skae.onnx.to_onnx_decoder(fitted, dtype=np.float64), Z.astype(np.float64))[0]

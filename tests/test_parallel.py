@@ -5,26 +5,15 @@ import os
 import joblib
 import numpy as np
 import pytest
-from sklearn.model_selection import GridSearchCV
+from _helpers import dense_grid_search
 
-from skae import DenseAutoencoder
-
-GRID = {"latent_dim": [2, 6]}
-
-
-def search(**params):
-    est = DenseAutoencoder(hidden_layer_sizes=(16,), epochs=2, batch_size=64, random_state=0)
-    return GridSearchCV(est, GRID, cv=2, **params)
+# conftest.py's fitted_search is the same search fitted in this process on
+# these rows: the reference each parallel one must match.
 
 
 @pytest.fixture(scope="module")
 def data(digits):
     return digits[0][:400]
-
-
-@pytest.fixture(scope="module")
-def serial(data):
-    return search(n_jobs=1).fit(data)
 
 
 def _worker_threads():
@@ -46,9 +35,9 @@ def assert_same_search(result, reference):
 # Worker processes each import TensorFlow, and a Dask cluster starts its own:
 # these are slow. The fast set searches in two processes in test_wrapper.py.
 @pytest.mark.slow
-def test_grid_search_with_two_processes(data, serial):
-    result = search(n_jobs=2).fit(data)
-    assert_same_search(result, serial)
+def test_grid_search_with_two_processes(data, fitted_search):
+    result = dense_grid_search(n_jobs=2).fit(data)
+    assert_same_search(result, fitted_search)
     assert result.best_estimator_.transform(data[:5]).shape == (5, result.best_params_["latent_dim"])
     # In the workers, TensorFlow gets the share of cores joblib gives each one.
     with joblib.parallel_config(backend="loky", n_jobs=2):
@@ -66,7 +55,7 @@ def test_threads_are_left_alone_in_the_main_process(monkeypatch):
 
 
 @pytest.mark.slow
-def test_grid_search_on_a_local_dask_cluster(data, serial):
+def test_grid_search_on_a_local_dask_cluster(data, fitted_search):
     distributed = pytest.importorskip("distributed")
     with (
         distributed.LocalCluster(
@@ -76,19 +65,19 @@ def test_grid_search_on_a_local_dask_cluster(data, serial):
     ):
         assert len(client.scheduler_info()["workers"]) == 2
         with joblib.parallel_config(backend="dask"):
-            result = search(n_jobs=-1).fit(data)
+            result = dense_grid_search(n_jobs=-1).fit(data)
         # The fits ran in the cluster's workers, which kept TensorFlow to one thread.
         assert client.run(_worker_threads) and all(
             threads == (1, 1) for threads in client.run(_worker_threads).values()
         )
-    assert_same_search(result, serial)
+    assert_same_search(result, fitted_search)
 
 
 @pytest.mark.slow
-def test_transform_a_dask_array_on_a_local_cluster(data, serial):
+def test_transform_a_dask_array_on_a_local_cluster(data, fitted_search):
     distributed = pytest.importorskip("distributed")
     da = pytest.importorskip("dask.array")
-    est = serial.best_estimator_
+    est = fitted_search.best_estimator_
     expected = est.transform(data)
     with (
         distributed.LocalCluster(

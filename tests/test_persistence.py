@@ -17,8 +17,9 @@ pytestmark = pytest.mark.backends
 
 
 @pytest.fixture(scope="module")
-def fitted(digits):
-    return small_dense().fit(digits[0][:300])
+def fitted(fitted_small):
+    """A small DenseAutoencoder fitted on the first 300 digits (conftest's shared fit)."""
+    return fitted_small("dense")
 
 
 @pytest.fixture(scope="module")
@@ -190,9 +191,9 @@ def test_mismatched_model_is_refused(saved, tmp_path):
         skae.load(crafted)
 
 
-def test_variational_autoencoder_round_trips_with_its_custom_layer(digits, tmp_path):
+def test_variational_autoencoder_round_trips_with_its_custom_layer(fitted_small, digits, tmp_path):
     X = digits[0][:200]
-    vae = skae.VariationalAutoencoder(hidden_layer_sizes=(16,), latent_dim=3, epochs=1, random_state=0).fit(X)
+    vae = fitted_small("vae")
     vae.save(tmp_path / "vae.skae")
     loaded = skae.load(tmp_path / "vae.skae")
     assert type(loaded) is skae.VariationalAutoencoder

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from _helpers import dense_decoder, dense_encoder, small_conv, small_dec, small_dense, small_wrapper
+from _helpers import dense_decoder, dense_encoder, small_conv, small_dec, small_dense, small_vae, small_wrapper
 from sklearn.cluster import KMeans
 from sklearn.pipeline import make_pipeline
 
-from skae import AutoencoderTransformer, VariationalAutoencoder
+from skae import AutoencoderTransformer
 
 sio = pytest.importorskip("skops.io")
 
@@ -43,7 +43,7 @@ def _sgd():
 CASES = {
     "dense": lambda: small_dense(),
     "conv": lambda: small_conv(image_shape=(8, 8, 1)),
-    "vae": lambda: VariationalAutoencoder(hidden_layer_sizes=(16,), latent_dim=3, epochs=2, random_state=0),
+    "vae": small_vae,
     "wrapper-builders": lambda: small_wrapper(),
     "wrapper-keras-objects": _keras_params,
     "pipeline": lambda: make_pipeline(small_dense(), KMeans(n_clusters=3, n_init=2, random_state=0)),

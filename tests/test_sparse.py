@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _helpers import small_conv, small_dense, small_wrapper
+from _helpers import small_conv, small_dense, small_vae, small_wrapper
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.backends
 FLAT = {
     "dense": lambda: small_dense(noise="gaussian", validation_fraction=0.2),
     "wrapper": lambda: small_wrapper(),
-    "vae": lambda: VariationalAutoencoder(hidden_layer_sizes=(8,), latent_dim=2, epochs=2, random_state=0),
+    "vae": lambda: small_vae(hidden_layer_sizes=(8,), latent_dim=2),
 }
 
 

@@ -3,8 +3,6 @@
 import numpy as np
 import pytest
 
-from skae import ConvAutoencoder, DenseAutoencoder
-
 # (layer class, output shape without the batch axis, activation, parameters)
 DENSE = [
     ("Dense", (784,), "relu", 615_440),
@@ -43,26 +41,17 @@ def layer_table(model):
     return rows
 
 
-def fitted(estimator, X):
-    return estimator.set_params(epochs=1, batch_size=32, random_state=0).fit(X)
-
-
-@pytest.fixture(scope="module")
-def mnist_like():
-    return np.random.default_rng(0).random((64, 784), dtype=np.float32)
+# The models are conftest's fitted_tutorial(kind), made by
+# _helpers.TUTORIAL_MODELS: one epoch on mnist_like, random MNIST-sized rows.
 
 
 @pytest.mark.parametrize(
-    ("estimator", "table", "total"),
-    [
-        (DenseAutoencoder(), DENSE, 716_640),
-        (ConvAutoencoder(image_shape=(28, 28, 1)), CONV_RELU, 421_377),
-        (ConvAutoencoder(image_shape=(28, 28, 1), activation="elu"), CONV_ELU, 421_377),
-    ],
+    ("kind", "table", "total"),
+    [("dense", DENSE, 716_640), ("conv", CONV_RELU, 421_377), ("conv-elu", CONV_ELU, 421_377)],
     ids=["dense", "conv", "conv-elu"],
 )
-def test_tutorial_model_layer_for_layer(estimator, table, total, mnist_like):
-    ae = fitted(estimator, mnist_like)
+def test_tutorial_model_layer_for_layer(kind, table, total, fitted_tutorial):
+    ae = fitted_tutorial(kind)
     assert ae.model_.layers == [ae.encoder_, ae.decoder_]
     assert layer_table(ae.encoder_) + layer_table(ae.decoder_) == table
     assert ae.model_.count_params() == total
@@ -72,8 +61,8 @@ def test_tutorial_model_layer_for_layer(estimator, table, total, mnist_like):
     assert ae.model_.loss == "mse"
 
 
-def test_encoder_and_decoder_share_the_autoencoders_weights(mnist_like):
-    ae = fitted(ConvAutoencoder(), mnist_like.reshape(-1, 28, 28))
+def test_encoder_and_decoder_share_the_autoencoders_weights(fitted_tutorial, mnist_like):
+    ae = fitted_tutorial("conv-images")
     by_id = {id(v) for v in ae.model_.weights}
     assert {id(v) for v in ae.encoder_.weights} | {id(v) for v in ae.decoder_.weights} == by_id
     images = mnist_like[:5].reshape(-1, 28, 28)

@@ -16,17 +16,7 @@ from skae._builders import GaussianSampler
 SMALL = dict(hidden_layer_sizes=(32,), latent_dim=4, batch_size=64, random_state=0)
 
 
-@pytest.fixture(scope="module")
-def fitted_vae(digits):
-    return VariationalAutoencoder(**{**SMALL, "hidden_layer_sizes": (64,)}, epochs=30).fit(digits[0])
-
-
-@pytest.fixture(scope="module")
-def fitted_conv_vae(digits):
-    images = digits[0].reshape(-1, 8, 8)
-    return VariationalAutoencoder(architecture="conv", filters=(8, 16), latent_dim=4, epochs=2, random_state=0).fit(
-        images
-    )
+# fitted_vae and fitted_conv_vae are conftest.py fixtures.
 
 
 def test_transform_is_the_deterministic_latent_mean(fitted_vae, digits):
