@@ -119,6 +119,9 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "write_computation_times": False,
     "min_reported_time": 1,
+    # Two examples at a time: one uses about 1.4 of CI's 2 cores (Python
+    # between the kernels), so two side by side finish the gallery sooner.
+    "parallel": 2,
     "download_all_examples": False,
     # Figures at twice the pixels, for sharp plots on high-density screens.
     "image_srcset": ["2x"],

@@ -76,7 +76,7 @@ def routed_search():
     from sklearn.model_selection import GridSearchCV
 
     ae = skae.AutoencoderTransformer(sized_encoder, sized_decoder, epochs=2, random_state=0)
-    grid = {"encoder__units": [4, 16], "decoder__units": [4, 16]}
+    grid = {"encoder__units": [4, 16], "decoder__units": [16]}
     return GridSearchCV(ae, grid, cv=2, n_jobs=2).fit(X)
 """
 
@@ -110,26 +110,6 @@ def test_no_tensorflow_unless_it_is_the_backend(backend, tmp_path):
         """,
     )
     assert not any(imported.values()), [step for step, loaded in imported.items() if loaded]
-
-
-# In-process, test_contract.py's test_clone_refits_to_the_same_bits checks the
-# same under each backend CI runs.
-@pytest.mark.slow
-@pytest.mark.parametrize("backend", backend_params())
-def test_same_random_state_same_bits(backend):
-    equal = run(
-        backend,
-        PRELUDE,
-        """
-        out = {}
-        for kind, make in MAKERS.items():
-            a, b = make().fit(X).transform(X), make().set_params(noise="gaussian").fit(X).transform(X)
-            c, d = make().fit(X).transform(X), make().set_params(noise="gaussian").fit(X).transform(X)
-            out[kind] = bool(np.array_equal(a, c) and np.array_equal(b, d) and not np.array_equal(a, b))
-        print(json.dumps(out))
-        """,
-    )
-    assert equal == {"dense": True, "conv": True, "vae": True}
 
 
 @pytest.fixture(scope="module")
@@ -188,31 +168,6 @@ def test_files_load_under_every_backend(backend, saved_files):
     assert max(value for value in errors.values() if value is not True) <= 1e-5, errors
 
 
-@pytest.mark.parametrize("backend", backend_params(slow=["tensorflow", "jax"]))
-@pytest.mark.slow
-def test_user_networks_and_dec_on_every_backend(backend):
-    out = run(
-        backend,
-        PRELUDE,
-        """
-        import keras
-        def encoder(input_shape):
-            x = keras.Input(input_shape)
-            h = keras.layers.Concatenate()([keras.layers.Dense(16, activation="relu")(x), keras.layers.Dense(4)(x)])
-            return keras.Model(x, keras.layers.Dense(4)(h))
-        def decoder(latent_shape, output_shape):
-            return keras.Sequential([keras.Input(latent_shape), keras.layers.Dense(output_shape[0])])
-        wrapper = skae.AutoencoderTransformer(encoder, decoder, epochs=2, random_state=0).fit(X)
-        ae = skae.DenseAutoencoder(hidden_layer_sizes=(32,), latent_dim=10, output_activation="linear")
-        dec = skae.DeepEmbeddedClustering(10, autoencoder=ae, pretrain_epochs=2, max_iter=40, update_interval=10,
-                                          batch_size=64, random_state=0).fit(X[:30])
-        print(json.dumps({"wrapper": list(wrapper.transform(X[:2]).shape),
-                          "dec_consistent": bool(np.array_equal(dec.labels_, dec.predict(X[:30])))}))
-        """,
-    )
-    assert out == {"wrapper": [2, 4], "dec_consistent": True}
-
-
 # --- data-parallel training over two virtual CPU devices ----------------------
 
 TWO_DEVICES = {
@@ -250,38 +205,3 @@ def test_mirrored_training_on_two_devices(backend):
     errors = run(backend, *code, XLA_FLAGS="--xla_force_host_platform_device_count=2")
     assert errors["None rows"] == errors["mirrored rows"] == 408
     assert errors["mirrored"] <= 1.1 * errors["None"], errors
-
-
-@pytest.mark.parametrize("backend", backend_params(["torch"]))
-@pytest.mark.slow
-def test_mirrored_on_torch_says_what_to_use(backend):
-    out = run(
-        backend,
-        PRELUDE,
-        """
-        try:
-            skae.DenseAutoencoder(epochs=1, distribute_strategy="mirrored").fit(X)
-        except ValueError as exc:
-            print(json.dumps(str(exc)))
-        """,
-    )
-    assert "torch backend" in out and "KERAS_BACKEND=jax" in out
-
-
-@pytest.mark.parametrize("backend", backend_params(["jax", "torch"]))
-@pytest.mark.slow
-def test_a_tensorflow_strategy_object_is_refused_elsewhere(backend):
-    out = run(
-        backend,
-        PRELUDE,
-        """
-        class Strategy:
-            def scope(self):
-                pass
-        try:
-            skae.DenseAutoencoder(epochs=1, distribute_strategy=Strategy()).fit(X)
-        except ValueError as exc:
-            print(json.dumps(str(exc)))
-        """,
-    )
-    assert f"{backend} backend" in out

@@ -72,6 +72,16 @@ def test_clone_refits_to_the_same_bits(fitted, X):
     np.testing.assert_array_equal(again.fit(data).transform(data), est.transform(data))
 
 
+@pytest.mark.slow
+def test_noise_is_drawn_from_the_seed(X):
+    # The corruption is random too: the same seed gives the same bits, and
+    # the noise changes them (on each backend CI runs).
+    noisy = small_dense(noise="gaussian")
+    first = noisy.fit(X).transform(X)
+    np.testing.assert_array_equal(clone(noisy).fit(X).transform(X), first)
+    assert not np.array_equal(small_dense().fit(X).transform(X), first)
+
+
 def test_partial_fit_and_warm_start_continue_the_same_model(X):
     est = small_dense()
     for chunk in np.array_split(X, 3):

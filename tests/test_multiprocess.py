@@ -148,6 +148,19 @@ def test_tensorflow_multi_worker_names_the_upstream_issues(monkeypatch, digits):
     assert not hasattr(est, "network_")
 
 
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="a strategy object is TensorFlow's own")
+@pytest.mark.backends
+def test_a_tensorflow_strategy_object_is_refused_elsewhere(digits):
+    import skae
+
+    class Strategy:
+        def scope(self):
+            pass
+
+    with pytest.raises(ValueError, match=f"{BACKEND} backend"):
+        skae.DenseAutoencoder(epochs=1, distribute_strategy=Strategy()).fit(digits[0][:50])
+
+
 @pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's multi-process support")
 @pytest.mark.backends
 def test_torch_names_the_upstream_issue(digits):
