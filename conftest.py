@@ -38,5 +38,5 @@ if not os.environ.get("PYTEST_XDIST_WORKER") and "JAX_COMPILATION_CACHE_DIR" not
 
 def pytest_unconfigure(config):
     """Remove this run's JAX compilation cache, in the main process once the workers are done."""
-    if _JAX_CACHE is not None and not os.environ.get("PYTEST_XDIST_WORKER"):
+    if _JAX_CACHE is not None:  # set in the main process alone
         shutil.rmtree(_JAX_CACHE, ignore_errors=True)

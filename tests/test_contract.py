@@ -73,13 +73,14 @@ def test_clone_refits_to_the_same_bits(fitted, X):
 
 
 @pytest.mark.slow
-def test_noise_is_drawn_from_the_seed(X):
+def test_noise_is_drawn_from_the_seed(X, fitted_small):
     # The corruption is random too: the same seed gives the same bits, and
-    # the noise changes them (on each backend CI runs).
+    # the noise changes them (on each backend CI runs). The clean fit is
+    # conftest's shared small_dense() on the same rows.
     noisy = small_dense(noise="gaussian")
     first = noisy.fit(X).transform(X)
     np.testing.assert_array_equal(clone(noisy).fit(X).transform(X), first)
-    assert not np.array_equal(small_dense().fit(X).transform(X), first)
+    assert not np.array_equal(fitted_small("dense").transform(X), first)
 
 
 def test_partial_fit_and_warm_start_continue_the_same_model(X):
