@@ -32,7 +32,7 @@ from sklearn.utils.validation import _num_samples, check_array, check_is_fitted
 from ._base import AutoencoderTransformer
 from ._docstrings import fill_shared_parameters
 from ._input import check_input
-from ._layout import ANY_ND_INPUT, LayoutRequest
+from ._layout import ANY_ND_INPUT, LayoutRequest, parse_image_shape, resolve_layout
 from ._persistence import PlainStateMixin
 from ._registry import register_estimator
 
@@ -63,6 +63,9 @@ DEFAULT_SHIFT = 0.1
 #: KMeans on the raw pixels on every seed; 16 is the smallest side DEC-DA
 #: reported gains on (USPS).
 AUTO_SHIFT_MIN_SIDE = 16
+#: ``rotation="auto"`` for the same images: no turns yet (see the class
+#: docstring's Notes).
+DEFAULT_ROTATION = 0.0
 #: ``pretrain_epochs="auto"``: 100 epochs on data as it is. On moved images
 #: every pass is new data, and longer pretraining raised DEC's mean accuracy
 #: on MNIST, so moved images get up to ``AUTO_PRETRAIN_EPOCHS_MOVED`` epochs,
@@ -182,22 +185,34 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         fraction of their height and width, a fresh random move every
         batch, while the target distribution is computed from the images
         as they are (see the autoencoders' ``shift``). A float is set on
-        the autoencoder too. ``"auto"``: with the default network, 0.1 when
-        X comes as images, ``(n_samples, height, width[, channels])``, at
-        least 16 pixels high and wide, and 0 otherwise: flat rows need not
-        be images, and on 8x8 images a move of one pixel lowered the
-        accuracy (see Notes); with a given autoencoder, that autoencoder's
-        own ``shift``.
+        the autoencoder too. ``"auto"``: with the default network, 0.1 for
+        images at least 16 pixels high and wide (X as images,
+        ``(n_samples, height, width[, channels])``, or flat rows with
+        ``image_shape``), and 0 otherwise: flat rows need not be images,
+        and on 8x8 images a move of one pixel lowered the accuracy (see
+        Notes); with a given autoencoder, that autoencoder's own ``shift``.
 
         .. versionadded:: 0.1.0
     rotation : "auto" or float in [0, 180], default="auto"
         Image augmentation in both phases, beside ``shift``: turn each
         image by a random angle of up to this many degrees either way, as
-        DEC-DA does (10 degrees on MNIST; see the autoencoders'
-        ``rotation``). A float is set on the autoencoder too. ``"auto"``:
-        0 with the default network, and with a given autoencoder, that
-        autoencoder's own ``rotation``. Turned images count as moved for
-        ``pretrain_epochs="auto"``.
+        DEC-DA does (see the autoencoders' ``rotation``). A float is set on
+        the autoencoder too. ``"auto"``: 0 with the default network, and
+        with a given autoencoder, that autoencoder's own ``rotation``.
+        Turned images count as moved for ``pretrain_epochs="auto"``.
+
+        .. versionadded:: 0.1.0
+    image_shape : tuple of int or None, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of the image
+        that each flat row of X holds (one entry may be -1 and is
+        inferred), for X from a :class:`~sklearn.pipeline.Pipeline`, which
+        passes flat rows. Flat rows with ``image_shape=(28, 28)`` train
+        exactly as the ``(n, 28, 28)`` images would: the same ``"auto"``
+        settings, moves and turns, and the same result for the same
+        ``random_state``. It is set on the autoencoder too, which must take
+        an ``image_shape`` (:class:`~skae.DenseAutoencoder`,
+        :class:`~skae.ConvAutoencoder`). None: flat rows are no images,
+        and images given as images carry their own shape.
 
         .. versionadded:: 0.1.0
     max_iter : int or "auto", default="auto"
@@ -320,6 +335,7 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         "pretrain_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "shift": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "rotation": [StrOptions({"auto"}), Interval(Real, 0, 180, closed="both")],
+        "image_shape": ["array-like", None],
         "max_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "update_interval": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, 1, closed="both")],
@@ -350,6 +366,7 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         pretrain_epochs="auto",
         shift="auto",
         rotation="auto",
+        image_shape=None,
         max_iter="auto",
         update_interval=140,
         tol=0.001,
@@ -366,6 +383,7 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         self.pretrain_epochs = pretrain_epochs
         self.shift = shift
         self.rotation = rotation
+        self.image_shape = image_shape
         self.max_iter = max_iter
         self.update_interval = update_interval
         self.tol = tol
@@ -383,10 +401,10 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         Parameters
         ----------
         X : array-like or scipy sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
-            Training data: flat rows, or images where the autoencoder takes
-            them (a :class:`~skae.ConvAutoencoder`). A sparse matrix (CSR)
-            is taken when the autoencoder takes one, as the default dense
-            one does.
+            Training data: flat rows (images of ``image_shape`` where it is
+            given), or images, ``(n_samples, height, width[, channels])``. A
+            sparse matrix (CSR) is taken when the autoencoder takes one, as
+            the default dense one does.
         y : None
             Ignored; present for API consistency.
 
@@ -429,7 +447,7 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                 # samples, in X's own shape, and learns its layout from them.
                 rows, data = check_input(self, X, request=_DATA_LAYOUT)
                 samples = data.restore(rows) if data.is_nd else rows
-                shift, rotation = self._resolve_shift(samples), self._resolve_rotation()
+                shift, rotation = self._moves(data.data_shape)
                 epochs = self._pretrain_epochs(n_samples, shift or rotation)
                 autoencoder = self._make_autoencoder(int(ae_seed), shift, epochs, rotation)
                 self._say(f"Pretraining {type(autoencoder).__name__} for {epochs} epochs ...")
@@ -451,24 +469,38 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         self.fit_times_ = times.seconds
         return self
 
-    def _resolve_shift(self, X):
-        """Return this fit's image augmentation: ``shift``, with "auto" resolved (see the class docstring)."""
-        if self.shift != "auto":
-            return float(self.shift)
-        if self.autoencoder is None:
-            from ._layout import input_ndim
+    def _image_shape_of(self, data_shape):
+        """Return the image shape, height and width first, of samples of ``data_shape``; None for flat rows.
 
-            if input_ndim(X) <= 2:
-                return 0.0
-            height, width = np.shape(X)[1:3]
-            return DEFAULT_SHIFT if min(height, width) >= AUTO_SHIFT_MIN_SIDE else 0.0
-        return float(self.autoencoder.shift)
+        Flat rows are images of ``image_shape`` where it is given; N-D
+        samples are their own images, and must agree with ``image_shape``.
+        """
+        if self.image_shape is None:
+            return tuple(data_shape) if len(data_shape) >= 2 else None
+        image_shape = parse_image_shape(self.image_shape)
+        request = LayoutRequest(shape=None, name="X", noun="images", owner=type(self).__name__, image_shape=image_shape)
+        layout = resolve_layout(data_shape, request)
+        return layout.image_shape or layout.data_shape
 
-    def _resolve_rotation(self):
-        """Return this fit's largest turn in degrees: ``rotation``, with "auto" resolved (see the class docstring)."""
-        if self.rotation != "auto":
-            return float(self.rotation)
-        return 0.0 if self.autoencoder is None else float(self.autoencoder.rotation)
+    def _moves(self, data_shape):
+        """Return this fit's ``(shift, rotation)`` for samples of ``data_shape``, "auto" resolved (class docstring).
+
+        With the default network, "auto" moves and turns images at least
+        ``AUTO_SHIFT_MIN_SIDE`` pixels high and wide; with a given
+        autoencoder, it is that autoencoder's own setting.
+        """
+        image = self._image_shape_of(data_shape)
+        large = image is not None and min(image[:2]) >= AUTO_SHIFT_MIN_SIDE
+        moves = []
+        for name, default in (("shift", DEFAULT_SHIFT), ("rotation", DEFAULT_ROTATION)):
+            value = getattr(self, name)
+            if value == "auto":
+                if self.autoencoder is not None:
+                    value = getattr(self.autoencoder, name)
+                else:
+                    value = default if large else 0.0
+            moves.append(float(value))
+        return tuple(moves)
 
     def _pretrain_epochs(self, n_samples, moved):
         """Return this fit's pretraining epochs: ``pretrain_epochs``, with "auto" resolved.
@@ -496,10 +528,22 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                 noise_level=DEFAULT_NOISE[1],
                 shift=shift,
                 rotation=rotation,
+                image_shape=self.image_shape,
                 random_state=seed,
                 verbose=2 if self.verbose else 0,  # Keras's one line per epoch
             )
-        return clone(self.autoencoder).set_params(epochs=epochs, random_state=seed, shift=shift, rotation=rotation)
+        autoencoder = clone(self.autoencoder)
+        autoencoder.set_params(epochs=epochs, random_state=seed, shift=shift, rotation=rotation)
+        if self.image_shape is not None:
+            if "image_shape" not in autoencoder.get_params(deep=False):
+                raise ValueError(
+                    f"image_shape={self.image_shape!r} says what image each row of X holds, but the autoencoder, "
+                    f"{type(autoencoder).__name__}, takes no image_shape to read them as such. Use a DenseAutoencoder "
+                    "or ConvAutoencoder, give X as images of shape (n_samples, height, width[, channels]), or leave "
+                    "image_shape=None."
+                )
+            autoencoder.set_params(image_shape=self.image_shape)
+        return autoencoder
 
     def _initialize_centers(self, codes, seed):
         """Place the centres among the pretrained ``codes`` (flat rows): centres and labels."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._base import AutoencoderTransformer
 from ._docstrings import fill_shared_parameters
-from ._layout import ANY_ND_INPUT, LayoutRequest
+from ._layout import ANY_ND_INPUT, LayoutRequest, parse_image_shape
 from ._params import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, store_init_params
 from ._validation import positive_ints
 
@@ -59,6 +59,18 @@ class DenseAutoencoder(AutoencoderTransformer):
     output_activation : str, callable or None, default="sigmoid"
         Activation of the reconstruction. The sigmoid suits data scaled to
         [0, 1]; use ``"linear"`` for standardised data.
+    image_shape : tuple of int or None, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of the image
+        that each flat row holds (one entry may be -1 and is inferred, as
+        in ``numpy.reshape``), which is what a
+        :class:`~sklearn.pipeline.Pipeline` passes along. ``shift`` and
+        ``rotation`` then move and turn the rows as such images, exactly
+        as they would the images themselves; the network still reads flat
+        rows, and ``inverse_transform`` returns flat rows. None: flat rows
+        are no images. When X is images, their own shape is used, and
+        ``image_shape`` must agree with it if given.
+
+        .. versionadded:: 0.1.0
     %(shared_parameters)s
 
     Attributes
@@ -98,12 +110,21 @@ class DenseAutoencoder(AutoencoderTransformer):
     (3, 8)
     >>> ae.inverse_transform(ae.transform(X[:3])).shape
     (3, 64)
+
+    Flat rows that are 8x8 images, trained on copies moved by up to a
+    pixel; the reconstructions stay flat rows:
+
+    >>> ae = DenseAutoencoder(hidden_layer_sizes=(32,), latent_dim=8, epochs=2,
+    ...                       image_shape=(8, 8), shift=0.125, random_state=0).fit(X)
+    >>> ae.inverse_transform(ae.transform(X[:3])).shape
+    (3, 64)
     """
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like"],
         "decoder_layer_sizes": ["array-like", None],
         "latent_activation": [str, callable, None],
+        "image_shape": ["array-like", None],
         **LATENT_CONSTRAINTS,
         **SHARED_CONSTRAINTS,
     }
@@ -117,6 +138,7 @@ class DenseAutoencoder(AutoencoderTransformer):
         activation="relu",
         latent_activation=None,
         output_activation="sigmoid",
+        image_shape=None,
         optimizer="adam",
         optimizer_params=None,
         learning_rate=None,
@@ -141,7 +163,17 @@ class DenseAutoencoder(AutoencoderTransformer):
         store_init_params(self, locals())
 
     def _layout_request(self):
-        return FLAT_REQUEST
+        if self.image_shape is None:
+            return FLAT_REQUEST
+        return LayoutRequest(
+            shape=None,
+            name="n_features_in_",
+            nd_input=ANY_ND_INPUT,
+            default="flat",
+            noun="images",
+            owner=type(self).__name__,
+            image_shape=parse_image_shape(self.image_shape),
+        )
 
     def _build_encoder_decoder(self, sample_shape, seeds, meta):
         from . import _builders

@@ -27,6 +27,7 @@ __all__ = [
     "flat_sample",
     "input_ndim",
     "n_rows",
+    "parse_image_shape",
     "parse_shape",
     "resolve_layout",
     "square_image",
@@ -49,10 +50,17 @@ class SampleLayout:
         One sample as the data given to ``fit`` held it, e.g. ``(784,)``
         for flat rows or ``(28, 28)`` for grey images; reconstructions are
         returned in this layout.
+    image_shape : tuple of int or None, default=None
+        The image that each flat sample holds, height and width first, e.g.
+        ``(28, 28)``, where the estimator was told so (a dense model's
+        ``image_shape``): training moves and turns the samples as such
+        images, while the model and the returned layout stay flat. None
+        where neither the data nor the model says more than their shapes.
     """
 
     sample_shape: tuple
     data_shape: tuple
+    image_shape: tuple | None = None
 
     @property
     def n_features(self):
@@ -82,12 +90,22 @@ class SampleLayout:
 
     def to_dict(self):
         """Return the layout as plain data (lists of ints), the one form every saved state holds."""
-        return {"sample_shape": list(self.sample_shape), "data_shape": list(self.data_shape)}
+        data = {"sample_shape": list(self.sample_shape), "data_shape": list(self.data_shape)}
+        if self.image_shape is not None:
+            # Only where set, so the layouts of every other model read and
+            # write exactly as before.
+            data["image_shape"] = list(self.image_shape)
+        return data
 
     @classmethod
     def from_dict(cls, data):
         """Return the layout that :meth:`to_dict` wrote."""
-        return cls(tuple(int(v) for v in data["sample_shape"]), tuple(int(v) for v in data["data_shape"]))
+        image = data.get("image_shape")
+        return cls(
+            tuple(int(v) for v in data["sample_shape"]),
+            tuple(int(v) for v in data["data_shape"]),
+            None if image is None else tuple(int(v) for v in image),
+        )
 
 
 @dataclass(frozen=True)
@@ -114,6 +132,10 @@ class LayoutRequest:
         What a sample is called in error messages ("images").
     owner : str
         The estimator class's name, for error messages.
+    image_shape : tuple or None
+        The image that each sample holds where the model reads it flat
+        (a dense model's ``image_shape``), at most one entry -1; flat rows
+        keep it in their layout, images must agree with it.
     """
 
     shape: tuple | None
@@ -122,6 +144,7 @@ class LayoutRequest:
     default: str = "keep"
     noun: str = "samples"
     owner: str = "The estimator"
+    image_shape: tuple | None = None
 
     @property
     def takes_sparse(self):
@@ -203,6 +226,11 @@ def parse_shape(name, value, *, min_len=1, max_len=None, allow_none=False):
     return tuple(int(v) for v in items)
 
 
+def parse_image_shape(value, name="image_shape"):
+    """Return ``value`` as ``(height, width)`` or ``(height, width, channels)`` of positive ints, at most one -1."""
+    return parse_shape(name, value, min_len=2, max_len=3)
+
+
 def _fill_wildcard(shape, n_features, name):
     known = math.prod(v for v in shape if v != -1)
     if -1 in shape:
@@ -223,9 +251,10 @@ def resolve_layout(data_shape, request):
     """Return the :class:`SampleLayout` of data whose samples have ``data_shape``.
 
     Flat rows take the requested shape (its -1 inferred) or the request's
-    default. N-D data keeps its own sample shape, with a trailing channel
-    axis of 1 added where the request has one more axis; a requested shape
-    must then agree with it.
+    default, and keep the requested ``image_shape`` (its -1 inferred). N-D
+    data keeps its own sample shape, with a trailing channel axis of 1
+    added where the request has one more axis; a requested shape or
+    ``image_shape`` must then agree with it.
 
     Raises
     ------
@@ -236,14 +265,18 @@ def resolve_layout(data_shape, request):
     n_features = math.prod(data_shape)
     if len(data_shape) == 1:
         shape = request.sample_shape_of(data_shape) if request.shape is None else request.shape
-        return SampleLayout(_fill_wildcard(tuple(shape), n_features, request.name), data_shape)
+        image = request.image_shape
+        if image is not None:
+            image = _fill_wildcard(tuple(image), n_features, "image_shape")
+        return SampleLayout(_fill_wildcard(tuple(shape), n_features, request.name), data_shape, image)
+    if request.image_shape is not None and not _agrees(request.image_shape, data_shape):
+        raise ValueError(
+            f"X holds {request.noun} of shape {data_shape}, but image_shape={request.image_shape!r}: images "
+            "carry their own shape. Leave image_shape=None for them, or make the two agree."
+        )
     own = tuple(request.sample_shape_of(data_shape))
     if request.shape is not None:
-        agrees = [
-            len(candidate) == len(request.shape)
-            and all(r in (-1, c) for r, c in zip(request.shape, candidate, strict=False))
-            for candidate in (data_shape, (*data_shape, 1))
-        ]
+        agrees = [_agrees(request.shape, candidate, channel=False) for candidate in (data_shape, (*data_shape, 1))]
         if not any(agrees):
             raise ValueError(
                 f"X holds {request.noun} of shape {own}, but {request.name}={request.shape!r}. "
@@ -251,6 +284,24 @@ def resolve_layout(data_shape, request):
             )
         own = data_shape if agrees[0] else (*data_shape, 1)
     return SampleLayout(own, data_shape)
+
+
+def _agrees(requested, data_shape, *, channel=True):
+    """Whether a requested shape (at most one -1) fits samples of ``data_shape``.
+
+    With ``channel``, also ``data_shape`` with a channel axis of 1 added, or
+    its channel axis of 1 left out: ``(28, 28)`` and ``(28, 28, 1)`` are one
+    grey image.
+    """
+    candidates = [data_shape]
+    if channel:
+        candidates.append((*data_shape, 1))
+        if len(data_shape) > 2 and data_shape[-1] == 1:
+            candidates.append(data_shape[:-1])
+    return any(
+        len(candidate) == len(requested) and all(r in (-1, c) for r, c in zip(requested, candidate, strict=False))
+        for candidate in candidates
+    )
 
 
 def input_ndim(X):

@@ -352,10 +352,11 @@ class AutoencoderNetwork:
         """Return the shape of one sample as an image, height and width first; None for flat samples of flat data.
 
         Images given as images keep their own shape; flat rows are images
-        where the model reads them as such (a convolutional network).
+        where the estimator was told their ``image_shape`` or where the
+        model reads them as such (a convolutional network).
         """
-        for shape in (self.layout.data_shape, self.layout.sample_shape):
-            if len(shape) >= 2:
+        for shape in (self.layout.image_shape, self.layout.data_shape, self.layout.sample_shape):
+            if shape is not None and len(shape) >= 2:
                 return shape
         return None
 
@@ -379,8 +380,10 @@ class AutoencoderNetwork:
             moves = f"shift={shift} moves" if shift else f"rotation={rotation} turns"
             raise ValueError(
                 f"{moves} images, but {owner} got flat rows of {self.layout.data_shape[0]} features, which it "
-                "does not read as images. Give X as images of shape (n_samples, height, width[, channels]), or "
-                "set shift=0 and rotation=0."
+                "does not read as images. Give X as images of shape (n_samples, height, width[, channels]), say "
+                "what image each row holds with image_shape=(height, width[, channels]) where the estimator "
+                "takes it (DenseAutoencoder, ConvAutoencoder, DeepEmbeddedClustering), or set shift=0 and "
+                "rotation=0."
             )
         return {
             "image_shape": image_shape,

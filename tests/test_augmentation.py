@@ -183,8 +183,8 @@ def test_rotation_on_flat_rows_of_a_dense_model_says_what_to_give(digits):
 def test_dec_rotation_is_set_on_its_autoencoder_counts_as_moved_and_turns_fine_tuning(digits, fine_tuning_moves):
     X = digits[0][:200].reshape(-1, 8, 8)
     dec = DeepEmbeddedClustering()
-    assert dec._resolve_rotation() == 0.0  # "auto" with the default network
-    assert small_dec(autoencoder=small_dense(latent_dim=10, rotation=5))._resolve_rotation() == 5.0
+    assert dec._moves((8, 8)) == (0.0, 0.0)  # "auto" with the default network: no turns of small images
+    assert small_dec(autoencoder=small_dense(latent_dim=10, rotation=5))._moves((8, 8)) == (0.0, 5.0)
     assert dec._pretrain_epochs(70_000, 10.0) == 29  # turned images are moved ones
     fitted = small_dec(autoencoder=small_dense(latent_dim=10), rotation=10, max_iter=10, update_interval=5).fit(X)
     assert fitted.autoencoder_.rotation == 10.0 and fitted.autoencoder_.shift == 0.0
@@ -196,9 +196,8 @@ def test_dec_rotation_is_set_on_its_autoencoder_counts_as_moved_and_turns_fine_t
 def test_the_conv_preset_moves_images_when_asked():
     from skae.presets import deep_clustering
 
-    flat = np.zeros((3, 784), np.float32)
-    assert deep_clustering(10, autoencoder="conv")._resolve_shift(flat) == 0.0  # "auto": its autoencoder's 0
-    assert deep_clustering(10, autoencoder="conv", shift=0.1)._resolve_shift(flat) == 0.1
+    assert deep_clustering(10, autoencoder="conv")._moves((784,)) == (0.0, 0.0)  # "auto": its autoencoder's 0
+    assert deep_clustering(10, autoencoder="conv", shift=0.1)._moves((784,)) == (0.1, 0.0)
 
 
 @pytest.mark.parametrize(
@@ -212,19 +211,23 @@ def test_bad_shift_or_rotation_is_named(name, value, digits):
         DeepEmbeddedClustering(**{name: value}).fit(digits[0][:50])
 
 
-def test_dec_shift_auto_moves_images_of_16_pixels_a_side_but_not_flat_rows_or_small_images(digits):
+def test_dec_auto_moves_images_of_16_pixels_a_side_but_not_flat_rows_or_small_images(digits):
     X = digits[0][:200]
     dec = DeepEmbeddedClustering()
-    assert dec._resolve_shift(np.zeros((3, 28, 28), np.float32)) == 0.1
-    assert dec._resolve_shift(np.zeros((3, 16, 20, 1), np.float32)) == 0.1
-    assert dec._resolve_shift(np.zeros((3, 28, 8), np.float32)) == 0.0
-    assert dec._resolve_shift(np.zeros((3, 784), np.float32)) == 0.0  # flat rows need not be images
+    assert dec._moves((28, 28)) == (0.1, 0.0)
+    assert dec._moves((16, 20, 1)) == (0.1, 0.0)
+    assert dec._moves((28, 8)) == (0.0, 0.0)
+    assert dec._moves((784,)) == (0.0, 0.0)  # flat rows need not be images ...
+    for image_shape in [(28, 28), (28, -1), (28, 28, 1)]:  # ... unless image_shape says they are
+        assert DeepEmbeddedClustering(image_shape=image_shape)._moves((784,)) == (0.1, 0.0)
+    assert DeepEmbeddedClustering(image_shape=(8, 8))._moves((64,)) == (0.0, 0.0)
     # On the 8x8 digits a move of one pixel lowered DEC's accuracy: no moves.
-    assert dec._resolve_shift(X.reshape(-1, 8, 8)) == 0.0
-    # With a given autoencoder, "auto" is that autoencoder's own shift.
-    assert small_dec(autoencoder=small_conv(latent_dim=10, shift=0.2))._resolve_shift(X) == 0.2
+    assert dec._moves((8, 8)) == (0.0, 0.0)
+    # A float is the fit's own; with a given autoencoder, "auto" is that autoencoder's own.
+    assert DeepEmbeddedClustering(shift=0.05, rotation=0)._moves((28, 28)) == (0.05, 0.0)
+    assert small_dec(autoencoder=small_conv(latent_dim=10, shift=0.2))._moves((64,)) == (0.2, 0.0)
     fitted = small_dec(autoencoder=small_dense(latent_dim=10), max_iter=5).fit(X.reshape(-1, 8, 8))
-    assert fitted.autoencoder_.shift == 0.0
+    assert fitted.autoencoder_.shift == 0.0 and fitted.autoencoder_.rotation == 0.0
     np.testing.assert_array_equal(fitted.predict(X), fitted.labels_)
 
 
@@ -270,3 +273,71 @@ def test_unmoved_images_cluster_exactly_like_their_flat_rows(digits):
     assert images.autoencoder_.shift == 0.0
     np.testing.assert_array_equal(images.labels_, flat.labels_)
     np.testing.assert_array_equal(images.cluster_centers_, flat.cluster_centers_)
+
+
+# --- Flat rows that are images: ``image_shape`` ---------------------------
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("image_shape", [(8, 8), (8, -1), (8, 8, 1)])
+def test_dense_flat_rows_with_image_shape_train_exactly_as_the_images(digits, image_shape):
+    X = digits[0][:200]
+    moves = {"shift": 0.25, "rotation": 10}
+    images = small_dense(**moves).fit(X.reshape(-1, 8, 8))
+    flat = small_dense(image_shape=image_shape, **moves).fit(X)
+    # The same moves and turns, so the same network, bit for bit.
+    np.testing.assert_array_equal(flat.transform(X), images.transform(X))
+    assert flat.layout_.image_shape == tuple(8 if v == -1 else v for v in image_shape)
+    # The model reads flat rows and gives flat rows back, as it was given.
+    assert flat.layout_.sample_shape == flat.layout_.data_shape == (64,)
+    assert flat.inverse_transform(flat.transform(X[:5])).shape == (5, 64)
+    # The moves did change training: a fit without them differs.
+    assert not np.allclose(small_dense(image_shape=image_shape).fit(X).transform(X[:5]), flat.transform(X[:5]))
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("make", [small_dense, small_conv], ids=["dense", "conv"])
+def test_dec_flat_rows_with_image_shape_cluster_exactly_as_the_images(digits, make, fine_tuning_moves):
+    X = digits[0][:200]
+    settings = {"autoencoder": make(latent_dim=10), "shift": 0.25, "rotation": 10, "max_iter": 20}
+    images = small_dec(**settings).fit(X.reshape(-1, 8, 8))
+    flat = small_dec(image_shape=(8, 8), **settings).fit(X)
+    np.testing.assert_array_equal(flat.labels_, images.labels_)
+    np.testing.assert_array_equal(flat.init_labels_, images.init_labels_)
+    np.testing.assert_array_equal(flat.cluster_centers_, images.cluster_centers_)
+    assert flat.autoencoder_.image_shape == (8, 8) and flat.autoencoder.image_shape is None  # the template as it was
+    # Both phases moved and turned them: fine-tuning read them as images too.
+    assert {(kwargs["shift"], kwargs["rotation"]) for kwargs in fine_tuning_moves} == {((2, 2), 10.0)}
+    np.testing.assert_array_equal(flat.predict(X), flat.labels_)
+
+
+def test_dec_default_network_takes_image_shape():
+    ae = DeepEmbeddedClustering(image_shape=(28, 28))._make_autoencoder(0, 0.1, 5, 10.0)
+    assert ae.image_shape == (28, 28) and (ae.shift, ae.rotation, ae.epochs) == (0.1, 10.0, 5)
+
+
+def test_image_shape_that_does_not_fit_the_rows_says_both_and_keeps_the_model(digits):
+    X = digits[0][:100]
+    ae = small_dense(image_shape=(8, 8)).fit(X)
+    before = ae.transform(X[:3])
+    with pytest.raises(ValueError, match=r"image_shape=\(7, 7\) holds 49 values per sample, but X has 64 features"):
+        ae.set_params(image_shape=(7, 7)).fit(X)
+    np.testing.assert_array_equal(ae.transform(X[:3]), before)
+    with pytest.raises(ValueError, match=r"cannot hold samples of 64 values: 64 is not a multiple of 5"):
+        small_dense(image_shape=(5, -1)).fit(X)
+    with pytest.raises(ValueError, match=r"X holds images of shape \(8, 8\), but image_shape=\(4, 16\)"):
+        small_dense(image_shape=(4, 16)).fit(X.reshape(-1, 8, 8))
+    with pytest.raises(ValueError, match=r"image_shape must be a tuple of 2 to 3 positive ints"):
+        small_dense(image_shape=(64,)).fit(X)
+    with pytest.raises(ValueError, match=r"X holds images of shape \(8, 8\), but image_shape=\(4, 16\)"):
+        small_dec(image_shape=(4, 16)).fit(X.reshape(-1, 8, 8))
+
+
+def test_dec_image_shape_needs_an_autoencoder_that_takes_one(digits):
+    from _helpers import sized_decoder, sized_encoder
+
+    from skae import AutoencoderTransformer
+
+    wrapper = AutoencoderTransformer(encoder=sized_encoder, decoder=sized_decoder, epochs=1)
+    with pytest.raises(ValueError, match=r"image_shape=\(8, 8\) says what image each row of X holds, but the "):
+        small_dec(autoencoder=wrapper, image_shape=(8, 8)).fit(digits[0][:100])
