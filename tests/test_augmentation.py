@@ -211,15 +211,15 @@ def test_bad_shift_or_rotation_is_named(name, value, digits):
         DeepEmbeddedClustering(**{name: value}).fit(digits[0][:50])
 
 
-def test_dec_auto_moves_images_of_16_pixels_a_side_but_not_flat_rows_or_small_images(digits):
+def test_dec_auto_moves_and_turns_images_of_16_pixels_a_side_but_not_flat_rows_or_small_images(digits):
     X = digits[0][:200]
     dec = DeepEmbeddedClustering()
-    assert dec._moves((28, 28)) == (0.1, 0.0)
-    assert dec._moves((16, 20, 1)) == (0.1, 0.0)
+    assert dec._moves((28, 28)) == (0.1, 10.0)
+    assert dec._moves((16, 20, 1)) == (0.1, 10.0)
     assert dec._moves((28, 8)) == (0.0, 0.0)
     assert dec._moves((784,)) == (0.0, 0.0)  # flat rows need not be images ...
     for image_shape in [(28, 28), (28, -1), (28, 28, 1)]:  # ... unless image_shape says they are
-        assert DeepEmbeddedClustering(image_shape=image_shape)._moves((784,)) == (0.1, 0.0)
+        assert DeepEmbeddedClustering(image_shape=image_shape)._moves((784,)) == (0.1, 10.0)
     assert DeepEmbeddedClustering(image_shape=(8, 8))._moves((64,)) == (0.0, 0.0)
     # On the 8x8 digits a move of one pixel lowered DEC's accuracy: no moves.
     assert dec._moves((8, 8)) == (0.0, 0.0)
