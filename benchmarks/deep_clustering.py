@@ -14,7 +14,10 @@ appending a JSON line per run, and render the table from those lines::
     python benchmarks/deep_clustering.py report dec.jsonl
 
 ``--images`` gives X as images, ``(n, height, width)``, instead of flat
-rows: ``shift="auto"`` then augments them (DEC-DA).
+rows: ``shift="auto"`` and ``rotation="auto"`` then move and turn them
+(DEC-DA). Flat rows with ``image_shape`` train exactly alike, so
+``--params '{"image_shape": [28, 28]}'`` without ``--images`` measures
+the same estimator.
 """
 
 from __future__ import annotations
