@@ -81,6 +81,7 @@ def test_demo_on_digits_writes_figures_and_report(tmp_path, capsys):
         assert (out / name).stat().st_size > 1000, name
     report = (out / "report.md").read_text()
     assert "ConvAutoencoder" in report and "421,377" not in report  # an 8x8 model, not the MNIST one
+    assert _demo.DEEP_CLUSTERING_NOTE not in report  # its figures are MNIST's
     assert "| PCA (16 components) |" in report
     assert re.search(r"\| KMeans on latent codes \| 0\.\d{3} \| 0\.\d{3} \| -?0\.\d{3} \|", report)
     assert re.search(r"\| recommended: latent codes → UMAP → GMM \| 0\.\d{3} \| 0\.\d{3} \| -?0\.\d{3} \|", report)
@@ -190,7 +191,9 @@ def test_demo_on_mnist(tmp_path, capsys):
     text = capsys.readouterr().out
     assert f"data: MNIST ({MNIST_PATH})" in text
     assert "300 training and 60 test images of 28x28 pixels" in text
-    assert "716,640 parameters" in (tmp_path / "report.md").read_text()  # the tutorial's dense model
+    report = (tmp_path / "report.md").read_text()
+    assert "716,640 parameters" in report  # the tutorial's dense model
+    assert _demo.DEEP_CLUSTERING_NOTE in report  # MNIST's pointer to deep clustering and its measured figures
     for name in FIGURES:
         assert (tmp_path / name).exists()
 

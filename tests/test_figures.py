@@ -234,3 +234,11 @@ def test_the_check_catches_a_made_up_quantity():
     assert quoted == [("619", "s"), ("3", "min"), ("45", "%")]
     assert ("619", "s") not in known
     assert _quoted_numbers("see arXiv:1511.06335 and doi:10.1145/1390156.1390294") == []
+
+
+def test_the_demo_report_quotes_deep_clustering_figures_from_the_benchmarks():
+    from skae._demo import DEEP_CLUSTERING_NOTE
+
+    quoted = figures.NUMBER.findall(DEEP_CLUSTERING_NOTE)
+    known = _known_numbers()[1]["10"]
+    assert quoted and not [number for number in quoted if number not in known]
