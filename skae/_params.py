@@ -171,8 +171,9 @@ SHARED = {
         "batch (seeded by ``random_state``), with the uncovered border filled with zeros, as "
         "``keras.layers.RandomTranslation`` does. Input and target move together, so the model learns from "
         "more images rather than to undo the move (unlike ``noise``). Needs image samples: X given as images "
-        "``(n_samples, height, width[, channels])``, or a model that reads its flat rows as images (a "
-        ":class:`~skae.ConvAutoencoder`). ``transform`` and scoring never move anything. 0 trains on the images "
+        "``(n_samples, height, width[, channels])``, flat rows with ``image_shape`` where the estimator takes it, "
+        "or a model that reads its flat rows as images (a :class:`~skae.ConvAutoencoder`). ``transform`` and "
+        "scoring never move anything. 0 trains on the images "
         "as they are.",
         True,
     ),
