@@ -2,11 +2,13 @@
 
 A copy of the whole array would be a NumPy allocation of its size, which
 ``tracemalloc`` sees (NumPy reports its buffers to it): each call's peak of
-traced memory must stay far below the memmap's size. The memmap is 100 MB,
-so that what Keras itself allocates in Python (building and tracing the
-model) and what skae allocates in proportion to a batch or a fixed sample
-(the outlier threshold scores 2,048 rows: about 26 MB here) stay below the
-limit, half its size; and small enough to write in a moment. A first fit
+traced memory must stay far below the memmap's size. The memmap is 300 MB,
+so that what Keras itself allocates in Python (building, tracing and, under
+JAX, compiling the model: up to 67 MB in a loaded run of the JAX test set,
+which failed a 100 MB memmap's limit) and what skae allocates in proportion
+to a batch or a fixed sample (the outlier threshold scores 2,048 rows:
+about 26 MB here) stay well below the limit, half its size; and small
+enough to write in a moment. A first fit
 on a small in-memory array imports and warms up Keras beforehand, whose
 Python modules alone take about 90 MB.
 """
@@ -18,7 +20,7 @@ import pytest
 
 import skae
 
-ROWS, FEATURES = 25_000, 1_000  # float32: 100 MB
+ROWS, FEATURES = 75_000, 1_000  # float32: 300 MB
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def peak_of(call):
 @pytest.mark.backends
 def test_fit_partial_fit_and_transform_stream_a_memmap(memmap):
     size = memmap.nbytes
-    assert isinstance(memmap, np.memmap) and size == 100_000_000
+    assert isinstance(memmap, np.memmap) and size == 300_000_000
 
     def make():
         return skae.DenseAutoencoder(hidden_layer_sizes=(16,), latent_dim=4, epochs=1, batch_size=500, random_state=0)
@@ -66,7 +68,7 @@ def test_fit_partial_fit_and_transform_stream_a_memmap(memmap):
     assert len(split.history_["val_loss"]) == 1
     assert codes.shape == (ROWS, 4) and np.isfinite(codes).all()
     assert len(est.history_["loss"]) == 2
-    # A full-size copy would be at least 100 MB; batches of 500 rows are 2 MB.
+    # A full-size copy would be at least 300 MB; batches of 500 rows are 2 MB.
     for call, peak in peaks.items():
         assert peak < size / 2, f"{call} allocated {peak / 1e6:.0f} MB at its peak for a {size / 1e6:.0f} MB memmap"
 
