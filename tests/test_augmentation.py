@@ -341,3 +341,17 @@ def test_dec_image_shape_needs_an_autoencoder_that_takes_one(digits):
     wrapper = AutoencoderTransformer(encoder=sized_encoder, decoder=sized_decoder, epochs=1)
     with pytest.raises(ValueError, match=r"image_shape=\(8, 8\) says what image each row of X holds, but the "):
         small_dec(autoencoder=wrapper, image_shape=(8, 8)).fit(digits[0][:100])
+
+
+def test_image_shape_is_saved_with_the_model_and_warm_start_keeps_moving(digits, tmp_path):
+    import skae
+
+    X = digits[0][:100]
+    ae = small_dense(image_shape=(8, -1), shift=0.25, rotation=10).fit(X)
+    ae.save(tmp_path / "ae.skae")
+    loaded = skae.load(tmp_path / "ae.skae")
+    assert loaded.layout_.image_shape == (8, 8)
+    np.testing.assert_array_equal(loaded.transform(X), ae.transform(X))
+    # Training on reads the rows as images again, from the saved layout.
+    loaded.set_params(warm_start=True).fit(X)
+    assert loaded.network_.image_shape() == (8, 8) and len(loaded.history_["loss"]) == 4
