@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._base import AutoencoderTransformer
 from ._docstrings import fill_shared_parameters
-from ._layout import LayoutRequest, parse_shape
+from ._layout import LayoutRequest, parse_image_shape
 from ._params import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, store_init_params
 from ._validation import int_pair, positive_ints
 
@@ -35,13 +35,8 @@ class ImageInputMixin:
     def _image_layout_request(self):
         shape = None
         if self.image_shape is not None:
-            shape = parse_shape("image_shape", self.image_shape, min_len=2, max_len=3)
+            shape = parse_image_shape(self.image_shape)
             shape = (*shape, 1) if len(shape) == 2 else shape
-            if sum(v != -1 for v in shape) < 2:
-                raise ValueError(
-                    "image_shape must be (height, width) or (height, width, channels) of "
-                    f"positive ints, at most one of them -1; got {self.image_shape!r}."
-                )
         return LayoutRequest(
             shape=shape, name="image_shape", nd_input=(3, 4), default="image", noun="images", owner=type(self).__name__
         )

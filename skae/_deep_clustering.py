@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -450,7 +451,7 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                 # n_features_in_ and feature_names_in_ on DEC, the estimator
                 # the caller gave X to). The autoencoder gets the float
                 # samples, in X's own shape, and learns its layout from them.
-                rows, data = check_input(self, X, request=_DATA_LAYOUT)
+                rows, data = check_input(self, X, request=self._data_request())
                 samples = data.restore(rows) if data.is_nd else rows
                 shift, rotation = self._moves(data.data_shape)
                 epochs = self._pretrain_epochs(n_samples, shift or rotation)
@@ -474,18 +475,14 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         self.fit_times_ = times.seconds
         return self
 
-    def _image_shape_of(self, data_shape):
-        """Return the image shape, height and width first, of samples of ``data_shape``; None for flat rows.
+    def _data_request(self):
+        """How DEC checks X: ``_DATA_LAYOUT``, with the ``image_shape`` that flat rows hold where it is given.
 
-        Flat rows are images of ``image_shape`` where it is given; N-D
-        samples are their own images, and must agree with ``image_shape``.
+        N-D samples are their own images, and must agree with ``image_shape``.
         """
         if self.image_shape is None:
-            return tuple(data_shape) if len(data_shape) >= 2 else None
-        image_shape = parse_image_shape(self.image_shape)
-        request = LayoutRequest(shape=None, name="X", noun="images", owner=type(self).__name__, image_shape=image_shape)
-        layout = resolve_layout(data_shape, request)
-        return layout.image_shape or layout.data_shape
+            return _DATA_LAYOUT
+        return replace(_DATA_LAYOUT, noun="images", image_shape=parse_image_shape(self.image_shape))
 
     def _moves(self, data_shape):
         """Return this fit's ``(shift, rotation)`` for samples of ``data_shape``, "auto" resolved (class docstring).
@@ -494,7 +491,7 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         ``AUTO_SHIFT_MIN_SIDE`` pixels high and wide; with a given
         autoencoder, it is that autoencoder's own setting.
         """
-        image = self._image_shape_of(data_shape)
+        image = resolve_layout(data_shape, self._data_request()).image
         large = image is not None and min(image[:2]) >= AUTO_SHIFT_MIN_SIDE
         moves = []
         for name, default in (("shift", DEFAULT_SHIFT), ("rotation", DEFAULT_ROTATION)):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ._base import AutoencoderTransformer
 from ._docstrings import fill_shared_parameters
 from ._layout import ANY_ND_INPUT, LayoutRequest, parse_image_shape
@@ -165,14 +167,8 @@ class DenseAutoencoder(AutoencoderTransformer):
     def _layout_request(self):
         if self.image_shape is None:
             return FLAT_REQUEST
-        return LayoutRequest(
-            shape=None,
-            name="n_features_in_",
-            nd_input=ANY_ND_INPUT,
-            default="flat",
-            noun="images",
-            owner=type(self).__name__,
-            image_shape=parse_image_shape(self.image_shape),
+        return replace(
+            FLAT_REQUEST, noun="images", owner=type(self).__name__, image_shape=parse_image_shape(self.image_shape)
         )
 
     def _build_encoder_decoder(self, sample_shape, seeds, meta):

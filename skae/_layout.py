@@ -67,6 +67,19 @@ class SampleLayout:
         """Values per sample."""
         return math.prod(self.sample_shape)
 
+    @property
+    def image(self):
+        """The shape of one sample as an image, height and width first; None for flat samples of flat data.
+
+        The ``image_shape`` flat rows were said to hold, else the data's
+        own image shape, else the model's (a convolutional network reading
+        flat rows as images).
+        """
+        for shape in (self.image_shape, self.data_shape, self.sample_shape):
+            if shape is not None and len(shape) >= 2:
+                return shape
+        return None
+
     def to_model(self, X):
         """Reshape validated 2-D rows into the model's samples (a view); sparse flat rows stay as they are."""
         if sparse.issparse(X):

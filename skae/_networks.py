@@ -355,10 +355,7 @@ class AutoencoderNetwork:
         where the estimator was told their ``image_shape`` or where the
         model reads them as such (a convolutional network).
         """
-        for shape in (self.layout.image_shape, self.layout.data_shape, self.layout.sample_shape):
-            if shape is not None and len(shape) >= 2:
-                return shape
-        return None
+        return self.layout.image
 
     def image_moves(self, shift, rotation, *, owner):
         """Return the ``image_shape``, ``shift`` (in pixels) and ``rotation`` arguments of training batches.
