@@ -14,10 +14,14 @@ models and inference. X goes one way down those layers:
 
 * ``fit``: :func:`~skae._input.check_input` gives float rows and their
   :class:`~skae._layout.SampleLayout`, :meth:`_build_network` builds the
-  network for that layout, :meth:`_fit_loop` trains it on the layout's
-  samples;
+  network for that layout, and :mod:`skae._training`, the one home of
+  training, trains it on the layout's samples as the estimator's
+  :class:`~skae._training.TrainingPlan` says;
 * ``transform``, ``inverse_transform`` and the scores: ``check_input``
   against the fitted layout, then the network's method of the same name.
+
+Warm starts (:mod:`skae._warm_start`) and the scores and outlier threshold
+(:mod:`skae._outliers`) are mixins of their own.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._docstrings import fill_shared_parameters
-from ._input import FLOAT_DTYPES, check_input
+from ._input import FLOAT_DTYPES, check_input, check_sample_weight, warn_out_of_reach
 from ._layout import ANY_ND_INPUT, LayoutRequest, declared_input_shape, n_rows, parse_shape
-from ._params import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, TRAINING_PARAMS, RoutedParamsMixin, store_init_params
+from ._outliers import ReconstructionScoresMixin
+from ._params import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, RoutedParamsMixin, store_init_params
 from ._persistence import PlainStateMixin
 from ._registry import register_estimator
+from ._warm_start import WarmStartMixin
 
 # Keras, and skae's modules that import it (_builders, _guards, _inference,
 # _networks, _training, _distribution), are imported inside the methods
@@ -42,28 +48,18 @@ from ._registry import register_estimator
 
 __all__ = ["LATENT_CONSTRAINTS", "SHARED_CONSTRAINTS", "AutoencoderTransformer"]
 
-#: Training rows scored to set ``offset_``: all of them up to this many, else a random subset.
-OFFSET_SAMPLES = 2048
-
-
-def _same_value(a, b):
-    if a is b:
-        return True
-    try:
-        return bool(np.array_equal(np.asarray(a), np.asarray(b))) if np.ndim(a) or np.ndim(b) else bool(a == b)
-    except Exception:  # values that cannot be compared are taken as changed
-        return False
-
-
-#: How a pickled record of the parameters a model was built with holds a
-#: Keras object: the parameter itself (saved once, as the parameter), or one
-#: replaced since that fit, which a warm start must see as changed.
-_THE_PARAMETER, _REPLACED = "<skae: the parameter itself>", "<skae: a Keras object replaced since the fit>"
+#: What to change when the training loss stops being finite.
+FIT_HINT = (
+    "Lower learning_rate, scale X (to [0, 1] for the sigmoid output, or standardise it with "
+    "output_activation='linear'), or look for extreme values in X."
+)
 
 
 @fill_shared_parameters
 class AutoencoderTransformer(
     RoutedParamsMixin,
+    WarmStartMixin,
+    ReconstructionScoresMixin,
     PlainStateMixin,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
@@ -144,8 +140,9 @@ class AutoencoderTransformer(
         ``fit`` continued by ``warm_start`` and every ``partial_fit``.
     offset_ : float
         Outlier threshold on ``score_samples``: the ``contamination``
-        quantile of the scores of the training samples, or of 2,048 of
-        them drawn with ``random_state`` when there are more.
+        quantile (weighted, with ``sample_weight``) of the scores of the
+        training samples, or of 2,048 of them drawn with ``random_state``
+        when there are more.
         ``decision_function`` is ``score_samples(X) - offset_``.
     n_features_in_ : int
         Number of features seen during fit (values per sample).
@@ -174,28 +171,16 @@ class AutoencoderTransformer(
     is left as it was before the call.
 
     Inference (``transform``, ``inverse_transform`` and the scores) runs
-    each network through one function compiled the backend's way
-    (``tf.function``, ``jax.jit`` or ``torch.no_grad``), once per fitted
-    model whatever the batch size, from as many threads as you like. It
-    reads the networks' weights when it runs, so after you train
-    ``encoder_`` further yourself (inside another Keras model, say),
-    ``transform`` returns the new codes; there is no cache to clear.
+    each network through one function compiled the backend's way, reads
+    the networks' weights when it runs (there is no cache to clear), and
+    gives a row the same bits whatever batch it comes in and wherever it
+    sits in it, within one process, backend and machine. The user guide's
+    :ref:`serving` page, section "A row's bits in any batch", says how.
 
-    A row's output is the same bits whatever batch it comes in and wherever
-    it sits in it: alone, among 20 or among 70,000 rows, for ``transform``,
-    ``inverse_transform``, ``score_samples``, ``decision_function`` and
-    ``predict`` (and deep clustering's ``predict`` and ``predict_proba``).
-    CPU kernels sum a row's products in an order they choose by the number
-    of rows of a call, so no call sees a number of rows of its own: every
-    input runs in chunks of a fixed large size (the bulk) and then of a
-    fixed small size, the last one zero-padded. When a network is first
-    used, skae checks on probe rows that the two sizes, and every position
-    in a chunk, compute a row alike; where the kernels do not, it runs the
-    bulk in small chunks too (and, where even a small chunk computes a row
-    by its position, one row per call), which is slower but the same
-    computation for every row by construction. This holds within one
-    process, backend and machine; another backend or machine may differ in
-    the last bits.
+    ``sample_weight`` (``fit``, ``partial_fit``, ``score``) scales each
+    row's loss; with ``sklearn.set_config(enable_metadata_routing=True)``,
+    ``set_fit_request(sample_weight=True)`` has a ``Pipeline`` or a search
+    pass it on (user guide, "Sample weights and metadata routing").
 
     The estimator trains on whichever Keras backend is set (``KERAS_BACKEND``
     or ``keras.json``): TensorFlow, JAX or PyTorch. A file written by
@@ -355,7 +340,7 @@ class AutoencoderTransformer(
     # ------------------------------------------------------------------
     # Fitting
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the autoencoder to reconstruct X.
 
         Parameters
@@ -367,15 +352,22 @@ class AutoencoderTransformer(
             at a time; a model that reads images raises ``TypeError`` for it.
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weight of each sample's loss, validation rows included (so
+            ``val_loss`` and early stopping are weighted), and of its score
+            in ``offset_``'s quantile. The weights are rescaled to mean 1,
+            so a sample of weight 2 counts as that sample twice and their
+            scale leaves the learning rate alone; weights all alike are no
+            weights, bit for bit. None weighs the samples alike.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._train(X, resume=self.warm_start, epochs=self.epochs)
+        return self._train(X, sample_weight, resume=self.warm_start, epochs=self.epochs)
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Train one epoch on one chunk of data.
 
         The first call builds the model as ``fit`` would; each later call
@@ -391,6 +383,8 @@ class AutoencoderTransformer(
             One chunk of training data.
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weight of each sample of the chunk, as in ``fit``.
 
         Returns
         -------
@@ -408,49 +402,66 @@ class AutoencoderTransformer(
         >>> len(ae.history_["loss"])
         3
         """
-        return self._train(X, resume=True, epochs=1)
+        return self._train(X, sample_weight, resume=True, epochs=1)
 
-    def _train(self, X, *, resume, epochs):
-        # A failed fit leaves a fitted estimator as it was (see _rollback).
+    def _train(self, X, sample_weight, *, resume, epochs):
+        """Check, build (unless ``resume``), train and record: ``fit`` and ``partial_fit``.
+
+        A failed call leaves a fitted estimator as it was (see ``_rollback``).
+        """
         from ._rollback import Rollback
 
         with Rollback(self) as rollback:
-            self._validate_params()
-            self._check_noise_level()
-            resume = resume and hasattr(self, "network_")
-            if resume:
-                self._check_model_params_unchanged()
+            resume = self._check_params(resume)
             # Keras, once the parameters are known to be valid.
-            self._check_routed_params()
-            from . import _distribution, _guards
+            from . import _training
 
+            layout = self.network_.layout if resume else None
+            rows, layout = check_input(self, X, layout=layout, request=None if resume else self._layout_request())
+            weights = check_sample_weight(sample_weight, n_rows(rows))
             if resume:
-                network = self.network_
-                rows, layout = check_input(self, X, layout=network.layout)
-                rollback.keep(network.model)
+                rollback.keep(self.network_.model)
             else:
-                rows, layout = check_input(self, X, request=self._layout_request())
-            _guards.limit_worker_threads()
-            # Resolved once per call: "mirrored" builds a strategy object.
-            placement = _distribution.placement(self.distribute_strategy)
+                warn_out_of_reach(rows, self._output_activation(), type(self).__name__)
+            trainer = _training.Trainer(self.distribute_strategy)
             done = len(self.history_.get("loss", ())) if resume else 0
-            # A different shuffle for every continuation, still reproducible.
-            top = np.iinfo(np.int32).max
-            seed = (int(check_random_state(self.random_state).randint(top)) + done) % top
-            if placement.processes is not None:
-                seed = placement.processes.agree(rows, self._plain_params(), seed, type(self).__name__)
-            if not resume:
-                network = self._build_network(layout, seed, placement)
-            history = self._fit_loop(network, rows, initial_epoch=done, epochs=epochs, seed=seed, placement=placement)
+            seed = trainer.agree(rows, self, self._fit_seed(done))
+            network = self.network_ if resume else self._build_network(layout, seed, trainer)
+            x = network.to_model(rows.astype(np.float32, copy=False))
+            plan = self._training_plan(network, seed, weights)
+            history = trainer.fit_epochs(network.model, x, plan, initial_epoch=done, epochs=epochs)
             if not resume:
                 self.network_ = network
-                self._built_with = self._model_params()
+                self._record_built()
             self._record_history(history, resume=resume)
-            self.offset_ = self._offset(network, rows, seed)
+            self.offset_ = self._offset(network, rows, seed, weights)
         return self
 
-    def _build_network(self, layout, seed, placement):
-        """Build the encoder and decoder for ``layout``, compose and compile them under ``placement``."""
+    def _check_params(self, resume):
+        """Validate the parameters for a fit; return whether it continues the current model."""
+        self._validate_params()
+        if self.noise == "mask" and self.noise_level >= 1:
+            raise ValueError(
+                f"noise='mask' needs a masking probability noise_level in [0, 1); got noise_level={self.noise_level}."
+            )
+        resume = resume and hasattr(self, "network_")
+        if resume:
+            self._check_model_params_unchanged()
+        self._check_routed_params()
+        return resume
+
+    def _output_activation(self):
+        """Return the ``output_activation`` skae builds, for the reach check; None for the user's own network."""
+        return self.get_params(deep=False).get("output_activation")
+
+    def _fit_seed(self, done):
+        """Return this call's seed: from ``random_state``, moved on by the ``done`` epochs of a continuation."""
+        # A different shuffle for every continuation, still reproducible.
+        top = np.iinfo(np.int32).max
+        return (int(check_random_state(self.random_state).randint(top)) + done) % top
+
+    def _build_network(self, layout, seed, trainer):
+        """Build the encoder and decoder for ``layout``, compose and compile them in the trainer's scope."""
         from . import _builders, _networks
 
         meta = {
@@ -458,7 +469,7 @@ class AutoencoderTransformer(
             "sample_shape": layout.sample_shape,
             "data_shape": layout.data_shape,
         }
-        with placement.build_scope():
+        with trainer.build_scope():
             encoder, decoder, latent = self._build_encoder_decoder(
                 layout.sample_shape, _builders.seed_stream(seed), meta
             )
@@ -469,132 +480,26 @@ class AutoencoderTransformer(
             network.model.compile(optimizer=optimizer, loss=self.loss)
         return network
 
-    def _fit_loop(self, network, rows, *, initial_epoch, epochs, seed, placement):
-        """Train ``network`` on validated ``rows`` for ``epochs`` epochs; return the completed epochs' logs.
+    def _training_plan(self, network, seed, sample_weight):
+        """Return the :class:`~skae._training.TrainingPlan` of this fit: the training parameters as plain data."""
+        from ._training import TrainingPlan, loss_axes
 
-        Ctrl-C after a completed epoch keeps that epoch's weights and warns;
-        a non-finite loss raises ``FloatingPointError``.
-        """
-        import keras
-
-        from . import _guards, _training
-
-        moves = network.image_moves(self.shift, self.rotation, owner=type(self).__name__)
-        x = network.to_model(rows.astype(np.float32, copy=False))
-        train_rows, val_rows = self._split_validation(x, seed)
-        part = placement.part
-        batches = _training.TrainingBatches(
-            x,
+        return TrainingPlan(
+            owner=type(self).__name__,
+            hint=FIT_HINT,
             batch_size=self.batch_size,
             seed=seed,
             noise=self.noise,
             noise_level=self.noise_level,
-            multiple_of=placement.n_devices,
-            subset=train_rows,
-            part=part,
-            **moves,
+            sample_weight=sample_weight,
+            weight_axes=0 if sample_weight is None else loss_axes(self.loss, network.layout.sample_shape),
+            validation_fraction=self.validation_fraction,
+            early_stopping=self.early_stopping,
+            patience=self.patience,
+            callbacks=tuple(self.callbacks or ()),
+            verbose=self.verbose,
+            **network.image_moves(self.shift, self.rotation, owner=type(self).__name__),
         )
-        validation_data = None
-        if val_rows is not None:
-            validation_data = _training.TrainingBatches(
-                x,
-                batch_size=self.batch_size,
-                seed=seed,
-                shuffle=False,
-                multiple_of=placement.n_devices,
-                subset=val_rows,
-                part=part,
-            )
-        callbacks = list(self.callbacks or [])
-        if self.early_stopping:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss" if validation_data is not None else "loss",
-                    patience=self.patience,
-                    restore_best_weights=True,
-                )
-            )
-        with placement.training(network.model):
-            return _guards.guarded_fit(
-                network.model,
-                batches,
-                owner=type(self).__name__,
-                hint="Lower learning_rate, scale X (to [0, 1] for the sigmoid output, or standardise it with "
-                "output_activation='linear'), or look for extreme values in X.",
-                initial_epoch=initial_epoch,
-                epochs=epochs,
-                callbacks=callbacks,
-                verbose=self.verbose,
-                validation_data=validation_data,
-            )
-
-    def _plain_params(self):
-        """Return the parameters a multi-process fit compares across processes: those of plain values."""
-        plain = (type(None), bool, int, float, str, tuple)
-        # verbose changes no step: a job may well print from process 0 alone.
-        return {
-            key: value
-            for key, value in self.get_params(deep=False).items()
-            if isinstance(value, plain) and key != "verbose"
-        }
-
-    def _record_history(self, history, *, resume):
-        merged = {key: list(values) for key, values in self.history_.items()} if resume else {}
-        for key, values in history.items():
-            merged.setdefault(key, []).extend(values)
-        self.history_ = merged
-
-    def _model_params(self):
-        return {key: value for key, value in self.get_params(deep=False).items() if key not in TRAINING_PARAMS}
-
-    def _check_model_params_unchanged(self):
-        built = getattr(self, "_built_with", None)
-        if built is None:
-            return
-        changed = [key for key, value in self._model_params().items() if not _same_value(value, built.get(key))]
-        if changed:
-            raise ValueError(
-                f"{type(self).__name__} continues training its current model (warm_start=True or "
-                f"partial_fit), but {', '.join(changed)} changed since that model was built: "
-                f"{', '.join(f'{key}={built.get(key)!r} -> {getattr(self, key)!r}' for key in changed)}. "
-                "Set warm_start=False, or clone the estimator, to build a new model."
-            )
-
-    def _check_noise_level(self):
-        if self.noise == "mask" and self.noise_level >= 1:
-            raise ValueError(
-                f"noise='mask' needs a masking probability noise_level in [0, 1); got noise_level={self.noise_level}."
-            )
-
-    def _offset(self, network, rows, seed):
-        """Return the outlier threshold: the ``contamination`` quantile of the training rows' scores."""
-        # As scikit-learn's outlier detectors do. Scoring every training row
-        # costs a full extra forward pass; OFFSET_SAMPLES rows estimate the
-        # quantile closely at a small part of that cost. The rows are
-        # already validated: validating them again would warn about feature
-        # names when fit was given a DataFrame.
-        if n_rows(rows) > OFFSET_SAMPLES:
-            rows = rows[np.sort(np.random.default_rng(seed).choice(n_rows(rows), OFFSET_SAMPLES, replace=False))]
-        scores = -network.reconstruction_errors(rows)
-        return float(np.percentile(scores.astype(rows.dtype, copy=False), 100.0 * self.contamination))
-
-    def _split_validation(self, x, seed):
-        """Return the rows of ``x`` to train on and to validate on: index arrays, or None and None (no split).
-
-        Indices, not copies: the batches read the rows from ``x`` as they go.
-        """
-        if self.validation_fraction == 0:
-            return None, None
-        n_samples = n_rows(x)
-        n_val = int(round(self.validation_fraction * n_samples))
-        if not 0 < n_val < n_samples:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} of {n_samples} samples "
-                f"leaves {n_val} for validation and {n_samples - n_val} for training; "
-                "both need at least one. Use more samples or validation_fraction=0."
-            )
-        order = np.random.default_rng(seed).permutation(n_samples)
-        return order[n_val:], order[:n_val]
 
     # ------------------------------------------------------------------
     # Inference: validate X against the fitted layout, then the network
@@ -640,119 +545,15 @@ class AutoencoderTransformer(
             )
         return self.network_.inverse_transform(Z)
 
-    def score_samples(self, X):
-        """Negated mean squared reconstruction error of each sample.
-
-        Higher is better, as for scikit-learn's outlier detectors: unusual
-        samples reconstruct badly and get low scores.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-            Data in a layout ``fit`` accepted.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            ``-mean((X - reconstruction) ** 2)`` over each sample's values.
-        """
-        check_is_fitted(self)
-        rows, _ = check_input(self, X, layout=self.network_.layout)
-        return (-self.network_.reconstruction_errors(rows)).astype(rows.dtype, copy=False)
-
-    def score(self, X, y=None):
-        """Negated mean squared reconstruction error over all of X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-            Data in a layout ``fit`` accepted.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        score : float
-            ``-mean((X - reconstruction) ** 2)``; higher is better, so
-            ``GridSearchCV`` can rank reconstructions without labels.
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def decision_function(self, X):
-        """Outlier decision: negative for outliers, positive for inliers.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-            Data in a layout ``fit`` accepted.
-
-        Returns
-        -------
-        decision : ndarray of shape (n_samples,)
-            ``score_samples(X) - offset_``: below 0 the reconstruction is
-            worse than that of the ``contamination`` worst training samples.
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """Label each sample as an inlier (1) or an outlier (-1).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-            Data in a layout ``fit`` accepted.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            -1 where ``decision_function(X) < 0``, else 1.
-        """
-        return np.where(self.decision_function(X) < 0, -1, 1)
-
     @property
     def _n_features_out(self):
         """Number of latent features, for ``get_feature_names_out``."""
         return self.network_.n_latent
 
     # ------------------------------------------------------------------
-    # Saving: ``save`` writes the format-3 file (see :mod:`skae._persistence`);
-    # pickling and skops write the network's state through the same codec
-    # (``PlainStateMixin``).
-
-    def save(self, path):
-        """Write the fitted estimator to one file, without pickle.
-
-        The file is a zip archive holding the Keras model in Keras's
-        ``.keras`` format and a JSON document with the estimator's class,
-        parameters, fitted attributes and the skae, Keras and scikit-learn
-        versions that wrote it. :func:`skae.load` reads it back without
-        unpickling anything and loads the model in Keras's safe mode, so a
-        crafted file cannot run code. ``callbacks`` and a
-        ``distribute_strategy`` object are not saved (they become None).
-        An ``encoder`` or ``decoder`` given as a model is saved as a
-        ``.keras`` template beside the model; one given as a function is
-        saved by its import name and found again among the modules
-        already imported when loading.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write; an existing file is replaced only once the new
-            one is complete.
-
-        Raises
-        ------
-        TypeError
-            If a parameter is not a plain value JSON can hold, such as an
-            activation given as a Python function.
-
-        See Also
-        --------
-        skae.load : Read the file back.
-        """
-        from . import _persistence
-
-        _persistence.save(self, path)
+    # Saving: ``save`` (``PlainStateMixin``) writes the format-3 file, and
+    # pickling and skops the network's state, through one codec
+    # (:mod:`skae._persistence`).
 
     def _saved_state(self):
         """Return the Keras models ``save`` writes besides the fitted attributes (see :mod:`skae._persistence`)."""
@@ -766,31 +567,7 @@ class AutoencoderTransformer(
         layout = fitted.pop("layout_")
         super()._restore_saved_state(fitted=fitted, models=models, estimators=estimators)
         self.network_ = _networks.AutoencoderNetwork.restore(models["model_"], layout)
-        self._built_with = self._model_params()
-
-    def __getstate__(self):
-        from ._persistence import encode_keras
-
-        state = super().__getstate__()
-        built = state.get("_built_with")
-        if isinstance(built, dict):
-            state["_built_with"] = {
-                name: value
-                if encode_keras(value) is None
-                else _THE_PARAMETER
-                if value is getattr(self, name, None)
-                else _REPLACED
-                for name, value in built.items()
-            }
-        return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        built = self.__dict__.get("_built_with")
-        if isinstance(built, dict):
-            for name, value in built.items():
-                if isinstance(value, str) and value == _THE_PARAMETER:
-                    built[name] = getattr(self, name)
+        self._record_built()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -74,3 +74,26 @@ class ClusteringLayer(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "n_clusters": self.n_clusters, "alpha": self.alpha}
+
+
+def fine_tuning_model(network, centers, *, alpha, reconstruction, optimizer):
+    """Return DEC's compiled fine-tuning model and its clustering layer, built on ``network``'s own layers.
+
+    The model maps a sample to its soft assignments (trained on the KL
+    divergence to the targets) and, where the weight of ``reconstruction
+    = (loss, weight)`` is above 0 (IDEC), to its reconstruction too. Its
+    encoder and decoder are the network's, so fine-tuning trains them.
+    """
+    inputs = keras.Input(network.layout.sample_shape)
+    latent = network.encoder(inputs)
+    clustering = ClusteringLayer(len(centers), alpha=alpha, name="clustering")
+    outputs, losses, weights = [clustering(latent)], [keras.losses.KLDivergence()], [1.0]
+    loss, weight = reconstruction
+    if weight > 0:
+        outputs.append(network.decoder(latent))
+        losses.append(loss)
+        weights.append(float(weight))
+    model = keras.Model(inputs, outputs, name="deep_embedded_clustering")
+    clustering.set_weights([np.asarray(centers, dtype=np.float32)])
+    model.compile(optimizer=optimizer, loss=losses, loss_weights=weights)
+    return model, clustering

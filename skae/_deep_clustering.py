@@ -17,8 +17,6 @@ estimator as simple as the autoencoder's.
 
 from __future__ import annotations
 
-import contextlib
-import time
 import warnings
 from dataclasses import replace
 from numbers import Integral, Real
@@ -31,9 +29,21 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_array, check_is_fitted
 
 from ._base import AutoencoderTransformer
+from ._dec_settings import (
+    DEC_OPTIMIZER,
+    KMEANS_N_INIT,
+    PhaseTimes,
+    default_autoencoder,
+    resolve_max_iter,
+    resolve_moves,
+    resolve_pretrain_epochs,
+    soft_assignments,
+    target_distribution,
+)
 from ._docstrings import fill_shared_parameters
-from ._input import check_input
-from ._layout import ANY_ND_INPUT, LayoutRequest, parse_image_shape, resolve_layout
+from ._input import check_input, check_sample_weight
+from ._layout import ANY_ND_INPUT, LayoutRequest, n_rows, parse_image_shape, resolve_layout
+from ._params import SHARED_CONSTRAINTS, store_init_params
 from ._persistence import PlainStateMixin
 from ._registry import register_estimator
 
@@ -41,84 +51,16 @@ from ._registry import register_estimator
 # that need them: importing skae, or building this estimator, loads no
 # deep-learning framework.
 
-#: KMeans restarts when placing the initial centres (as in DEC's code).
-KMEANS_N_INIT = 20
-#: DEC's fine-tuning optimizer (Xie et al., 2016), as a Keras config.
-DEC_OPTIMIZER = {"class_name": "SGD", "config": {"learning_rate": 0.01, "momentum": 0.9}}
-#: ``max_iter="auto"``: this many passes over the data, and at least
-#: ``AUTO_MAX_ITER_MIN`` steps; ``tol`` usually stops fine-tuning first.
-AUTO_MAX_ITER_PASSES = 20
-AUTO_MAX_ITER_MIN = 4000
-#: Input corruption of the default network's pretraining: 20% of the values
-#: masked, as DEC's stacked autoencoder used dropout on its inputs. On 10,000
-#: MNIST images it raised DEC's accuracy on every seed measured.
-DEFAULT_NOISE = ("mask", 0.2)
-#: ``shift="auto"`` for X given as images: moves of up to a tenth of the
-#: height and width (3 pixels of a 28x28 digit), DEC-DA's shifts (Guo et
-#: al., 2018). Training on moved copies raised DEC's accuracy on every
-#: MNIST seed measured, the weakest seed most (user guide, Deep clustering,
-#: section "Images: train on moved copies").
-DEFAULT_SHIFT = 0.1
-#: ... but only for images at least this many pixels high and wide. On the
-#: 8x8 digits, moves of one pixel (a tenth, rounded) lowered DEC below
-#: KMeans on the raw pixels on every seed; 16 is the smallest side DEC-DA
-#: reported gains on (USPS).
-AUTO_SHIFT_MIN_SIDE = 16
-#: ``rotation="auto"`` for the same images: turns of up to 10 degrees either
-#: way, DEC-DA's. With the moves, they raised DEC's accuracy on every MNIST
-#: seed measured, on 10,000 and on 70,000 images, for about a quarter more
-#: time (user guide, Deep clustering, section "Turns, too").
-DEFAULT_ROTATION = 10.0
-#: ``pretrain_epochs="auto"``: 100 epochs on data as it is. On moved images
-#: every pass is new data, and longer pretraining raised DEC's mean accuracy
-#: on MNIST, so moved images get up to ``AUTO_PRETRAIN_EPOCHS_MOVED`` epochs,
-#: but no more than ``AUTO_PRETRAIN_SAMPLES`` samples in all, which bounds
-#: the time of a fit on large data: on all of MNIST, twice that pretraining
-#: lowered the accuracy of the seed tried. The user guide's Deep clustering
-#: page (sections "The defaults and what they reach" and "Images: train on
-#: moved copies") gives the measurements.
-AUTO_PRETRAIN_EPOCHS = 100
-AUTO_PRETRAIN_EPOCHS_MOVED = 200
-AUTO_PRETRAIN_SAMPLES = 2_000_000
-
+__all__ = ["DeepEmbeddedClustering", "soft_assignments", "target_distribution"]
 
 #: How DEC checks X: flat rows, or samples of any shape, kept as they come;
 #: the autoencoder then resolves its own layout from them.
 _DATA_LAYOUT = LayoutRequest(shape=None, name="X", nd_input=ANY_ND_INPUT, owner="DeepEmbeddedClustering")
-
-
-def soft_assignments(Z, centers, alpha):
-    """DEC's soft assignments ``q`` of codes ``Z`` to ``centers``, in NumPy (float64).
-
-    The kernel is :func:`skae._clustering_layer.student_t_assignments`, the
-    one the fine-tuning model trains with.
-    """
-    from ._clustering_layer import student_t_assignments
-
-    Z = np.asarray(Z, dtype=np.float64).reshape(len(Z), -1)
-    return student_t_assignments(Z, np.asarray(centers, dtype=np.float64), float(alpha))
-
-
-class _PhaseTimes:
-    """Wall and CPU seconds of the named phases of a fit, for ``fit_times_``."""
-
-    def __init__(self):
-        self.seconds = {}
-
-    @contextlib.contextmanager
-    def __call__(self, phase):
-        wall, cpu = time.perf_counter(), time.process_time()
-        try:
-            yield
-        finally:
-            self.seconds[f"{phase}_s"] = time.perf_counter() - wall
-            self.seconds[f"{phase}_cpu_s"] = time.process_time() - cpu
-
-
-def target_distribution(q):
-    """DEC's sharpened targets ``p``: square ``q``, divide by cluster frequency, renormalise rows."""
-    weight = q**2 / q.sum(axis=0)
-    return weight / weight.sum(axis=1, keepdims=True)
+#: What to change when the fine-tuning loss stops being finite.
+FINE_TUNE_HINT = (
+    "Give an optimizer with a lower learning rate, scale X (to [0, 1], or standardise it), or pretrain longer "
+    "(pretrain_epochs)."
+)
 
 
 @register_estimator
@@ -162,23 +104,16 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
     init : "kmeans" or array-like of shape (n_clusters, n_latent), default="kmeans"
         Where fine-tuning starts. ``"kmeans"`` is DEC's: KMeans on the
         pretrained codes (20 restarts). An array gives the centres, in the
-        autoencoder's latent space. (A spectral clustering of the codes
-        was tried as a start: it began higher than KMeans on the measured
-        seed but ended lower after fine-tuning, since DEC's kernel pulls
-        towards round clusters around their centres; see section "Deep
-        clustering" of ``benchmarks/results.md``.)
+        autoencoder's latent space.
     reconstruction_weight : float, default=0.0
         Weight of the decoder's reconstruction loss during fine-tuning. 0 is
-        DEC (the decoder is left as pretrained); above 0 is IDEC. On 10,000
-        MNIST images DEC was the more accurate (see Notes).
+        DEC (the decoder is left as pretrained); above 0 is IDEC.
     alpha : float, default=1.0
         Degrees of freedom of the Student's t kernel.
     pretrain_epochs : int or "auto", default="auto"
         Epochs of autoencoder pretraining. ``"auto"``: 100, or when the
         images are moved (``shift`` above 0) 200, but no more than 2,000,000
-        samples in all (29 epochs on 70,000 images): moved images are new
-        data on every pass, and longer pretraining on them raised DEC's
-        accuracy (see Notes).
+        samples in all (29 epochs on 70,000 images).
 
         .. versionchanged:: 0.1.0
            The default was 100 in every case.
@@ -191,9 +126,8 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         the autoencoder too. ``"auto"``: with the default network, 0.1 for
         images at least 16 pixels high and wide (X as images,
         ``(n_samples, height, width[, channels])``, or flat rows with
-        ``image_shape``), and 0 otherwise: flat rows need not be images,
-        and on 8x8 images a move of one pixel lowered the accuracy (see
-        Notes); with a given autoencoder, that autoencoder's own ``shift``.
+        ``image_shape``), and 0 otherwise; with a given autoencoder, that
+        autoencoder's own ``shift``.
 
         .. versionadded:: 0.1.0
     rotation : "auto" or float in [0, 180], default="auto"
@@ -278,34 +212,23 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
     -----
     X is what the autoencoder takes: flat rows, or, for a
     :class:`~skae.ConvAutoencoder`, images or flat rows it reshapes itself.
-    The autoencoder validates X, once per call.
 
-    There is no ``score``: like most of scikit-learn's clusterers (DBSCAN,
-    AgglomerativeClustering, SpectralClustering) and unlike KMeans, DEC has
-    no per-sample objective on new data, since its target distribution
-    depends on the whole batch; score a clustering with
-    :func:`skae.metrics.make_clustering_scorer` instead.
+    There is no ``score``: like most of scikit-learn's clusterers and
+    unlike KMeans, DEC has no per-sample objective on new data, since its
+    target distribution depends on the whole batch; score a clustering
+    with :func:`skae.metrics.make_clustering_scorer` instead.
 
-    The defaults were chosen on MNIST; :ref:`deep_clustering` (section
-    "The defaults and what they reach") gives what they reach and the
-    runs behind each. DEC with SGD is the default rather than IDEC with
-    Adam because it was the more accurate from the same pretrained
-    network, and pretraining denoises because the masking noise raised
-    DEC's accuracy on every seed measured. The defaults beat KMeans on the
-    raw pixels on every seed measured, but the result depends on the
-    pretrained codes' KMeans start, so compare settings over several seeds
-    and ``labels_`` with ``init_labels_``.
+    The defaults were chosen on MNIST, and :ref:`deep_clustering` (section
+    "The defaults and what they reach") gives what they reach and why
+    each was chosen: DEC with SGD over IDEC with Adam, denoising
+    pretraining, and the moves and turns of images of at least 16 pixels
+    a side. The result depends on the pretrained codes' KMeans start, so
+    compare settings over several seeds and ``labels_`` with
+    ``init_labels_``.
 
-    With the default network, X given as images, ``(n, 28, 28)``, or as
-    flat rows with ``image_shape=(28, 28)``, is trained on moved copies
-    (``shift="auto"``) with longer pretraining (``pretrain_epochs="auto"``):
-    that raised every seed, the weakest most, and made the starts spread
-    less (section "Images: train on moved copies"). The copies are turned
-    too (``rotation="auto"``, DEC-DA's turns), which raised the accuracy
-    further on every seed measured, on 10,000 and on all 70,000 MNIST
-    images (section "Turns, too"). Images under 16 pixels a side are
-    neither moved nor turned: on the 8x8 digits a one-pixel move lowered
-    DEC below KMeans on the raw pixels on every seed.
+    ``sample_weight`` weighs each sample in every phase: the
+    autoencoder's pretraining loss, the KMeans start, the cluster
+    frequencies of the target distribution and the fine-tuning loss.
 
     A loss that becomes NaN or infinite stops fine-tuning with a
     ``FloatingPointError`` and leaves the estimator as it was.
@@ -346,9 +269,8 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         "update_interval": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, 1, closed="both")],
         "optimizer": [str, HasMethods(["get_config"]), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        # Declared once, with the autoencoders' (skae._params.SHARED).
+        **{name: SHARED_CONSTRAINTS[name] for name in ("batch_size", "random_state", "verbose")},
     }
     #: Fitted attributes, besides the autoencoder, that ``save`` writes.
     _fitted_attributes = (
@@ -381,27 +303,12 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         random_state=None,
         verbose=0,
     ):
-        self.n_clusters = n_clusters
-        self.autoencoder = autoencoder
-        self.init = init
-        self.reconstruction_weight = reconstruction_weight
-        self.alpha = alpha
-        self.pretrain_epochs = pretrain_epochs
-        self.shift = shift
-        self.rotation = rotation
-        self.image_shape = image_shape
-        self.max_iter = max_iter
-        self.update_interval = update_interval
-        self.tol = tol
-        self.optimizer = optimizer
-        self.batch_size = batch_size
-        self.random_state = random_state
-        self.verbose = verbose
+        store_init_params(self, locals())
 
     # ------------------------------------------------------------------
     # Fitting, in phases
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Pretrain the autoencoder, initialise the centres and fine-tune.
 
         Parameters
@@ -413,6 +320,9 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
             the default dense one does.
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weight of each sample in every phase (see Notes), rescaled to
+            mean 1 as the autoencoders' ``fit`` does; None weighs them alike.
 
         Returns
         -------
@@ -437,35 +347,34 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                     f"n_clusters={self.n_clusters} is larger than the number of samples, n_samples={n_samples}: "
                     "each cluster needs at least one sample. Lower n_clusters or give more samples."
                 )
-            ae_seed, kmeans_seed, shuffle_seed = check_random_state(self.random_state).randint(
-                np.iinfo(np.int32).max, size=3
+            trainer = self._trainer()
+            # Process 0's seeds, so that random_state=None pretrains, starts
+            # KMeans and shuffles alike in every process.
+            ae_seed, kmeans_seed, shuffle_seed = trainer.agree_seeds(
+                check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=3)
             )
-            shared = self._shared_placement()
-            if shared.processes is not None:
-                # Process 0's seeds, so that random_state=None pretrains,
-                # starts KMeans and shuffles alike in every process.
-                ae_seed, kmeans_seed, shuffle_seed = shared.processes.gather([ae_seed, kmeans_seed, shuffle_seed])[0]
-            times = _PhaseTimes()
+            times = PhaseTimes()
             with times("pretrain"):
-                # X is converted and checked once, here (this records
-                # n_features_in_ and feature_names_in_ on DEC, the estimator
-                # the caller gave X to). The autoencoder gets the float
-                # samples, in X's own shape, and learns its layout from them.
+                # X is checked here, once (this records n_features_in_ and
+                # feature_names_in_ on DEC, the estimator the caller gave X
+                # to). The autoencoder gets the float samples, in X's own
+                # shape, and learns its layout from them.
                 rows, data = check_input(self, X, request=self._data_request())
+                weights = check_sample_weight(sample_weight, n_rows(rows))
                 samples = data.restore(rows) if data.is_nd else rows
                 shift, rotation = self._moves(data.data_shape)
                 epochs = self._pretrain_epochs(n_samples, shift or rotation)
-                autoencoder = self._make_autoencoder(int(ae_seed), shift, epochs, rotation)
+                autoencoder = self._make_autoencoder(ae_seed, shift, epochs, rotation)
                 self._say(f"Pretraining {type(autoencoder).__name__} for {epochs} epochs ...")
-                autoencoder.fit(samples)
+                autoencoder.fit(samples, sample_weight=None if weights is None else sample_weight)
                 network = autoencoder.network_
                 x = network.to_model(rows.astype(np.float32, copy=False))
             with times("kmeans"):
                 codes = network.encode(x).reshape(x.shape[0], -1)
-                centers, init_labels = self._initialize_centers(codes, int(kmeans_seed))
+                centers, init_labels = self._initialize_centers(codes, kmeans_seed, weights)
             with times("finetune"):
                 labels, centers, n_iter = self._fine_tune(
-                    autoencoder, x, codes, centers, init_labels, int(shuffle_seed)
+                    autoencoder, x, codes, centers, init_labels, shuffle_seed, weights, trainer
                 )
         self.autoencoder_ = autoencoder
         self.cluster_centers_ = centers
@@ -485,54 +394,26 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         return replace(_DATA_LAYOUT, noun="images", image_shape=parse_image_shape(self.image_shape))
 
     def _moves(self, data_shape):
-        """Return this fit's ``(shift, rotation)`` for samples of ``data_shape``, "auto" resolved (class docstring).
-
-        With the default network, "auto" moves and turns images at least
-        ``AUTO_SHIFT_MIN_SIDE`` pixels high and wide; with a given
-        autoencoder, it is that autoencoder's own setting.
-        """
+        """Return this fit's ``(shift, rotation)`` for samples of ``data_shape``, "auto" resolved (class docstring)."""
         image = resolve_layout(data_shape, self._data_request()).image
-        large = image is not None and min(image[:2]) >= AUTO_SHIFT_MIN_SIDE
-        moves = []
-        for name, default in (("shift", DEFAULT_SHIFT), ("rotation", DEFAULT_ROTATION)):
-            value = getattr(self, name)
-            if value == "auto":
-                if self.autoencoder is not None:
-                    value = getattr(self.autoencoder, name)
-                else:
-                    value = default if large else 0.0
-            moves.append(float(value))
-        return tuple(moves)
+        return resolve_moves(self.shift, self.rotation, image, self.autoencoder)
 
     def _pretrain_epochs(self, n_samples, moved):
-        """Return this fit's pretraining epochs: ``pretrain_epochs``, with "auto" resolved.
+        """Return this fit's pretraining epochs; ``moved``: pretraining moves or turns the images."""
+        return resolve_pretrain_epochs(self.pretrain_epochs, n_samples, moved)
 
-        ``moved`` is true when pretraining moves or turns the images.
-        """
-        if self.pretrain_epochs != "auto":
-            return self.pretrain_epochs
-        if not moved:
-            return AUTO_PRETRAIN_EPOCHS
-        return min(AUTO_PRETRAIN_EPOCHS_MOVED, -(-AUTO_PRETRAIN_SAMPLES // n_samples))
-
-    def _make_autoencoder(self, seed, shift=0.0, epochs=AUTO_PRETRAIN_EPOCHS, rotation=0.0):
+    def _make_autoencoder(self, seed, shift=0.0, epochs=100, rotation=0.0):
         """Return the unfitted autoencoder to pretrain for ``epochs``, seeded, moving images as given."""
         if self.autoencoder is None:
-            from ._dense import DEC_NETWORK, DenseAutoencoder
-
-            return DenseAutoencoder(
-                **DEC_NETWORK,
-                latent_dim=self.n_clusters,
+            return default_autoencoder(
+                self.n_clusters,
                 epochs=epochs,
                 batch_size=self.batch_size,
-                output_activation="linear",
-                noise=DEFAULT_NOISE[0],
-                noise_level=DEFAULT_NOISE[1],
                 shift=shift,
                 rotation=rotation,
                 image_shape=self.image_shape,
-                random_state=seed,
-                verbose=2 if self.verbose else 0,  # Keras's one line per epoch
+                seed=seed,
+                verbose=self.verbose,
             )
         autoencoder = clone(self.autoencoder)
         autoencoder.set_params(epochs=epochs, random_state=seed, shift=shift, rotation=rotation)
@@ -547,8 +428,8 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
             autoencoder.set_params(image_shape=self.image_shape)
         return autoencoder
 
-    def _initialize_centers(self, codes, seed):
-        """Place the centres among the pretrained ``codes`` (flat rows): centres and labels."""
+    def _initialize_centers(self, codes, seed, sample_weight=None):
+        """Place the centres among the pretrained ``codes`` (flat rows), weighted: centres and labels."""
         Z = codes.astype(np.float64)
         if not isinstance(self.init, str):
             centers = check_array(self.init, dtype=np.float64, input_name="init")
@@ -558,62 +439,57 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                     f"{(self.n_clusters, Z.shape[1])}, one row per cluster in the autoencoder's latent space."
                 )
             return centers, soft_assignments(Z, centers, self.alpha).argmax(axis=1).astype(np.int64)
-        kmeans = KMeans(self.n_clusters, n_init=KMEANS_N_INIT, random_state=seed).fit(Z)
+        kmeans = KMeans(self.n_clusters, n_init=KMEANS_N_INIT, random_state=seed).fit(Z, sample_weight=sample_weight)
         return kmeans.cluster_centers_.astype(np.float64), kmeans.labels_.astype(np.int64)
 
     def _max_iter(self, n_samples):
-        if self.max_iter != "auto":
-            return self.max_iter
-        steps_per_pass = -(-n_samples // self.batch_size)
-        return max(AUTO_MAX_ITER_MIN, AUTO_MAX_ITER_PASSES * steps_per_pass)
+        return resolve_max_iter(self.max_iter, n_samples, self.batch_size)
 
     def _fine_tuning_model(self, autoencoder, centers):
         """Build the fine-tuning model: the encoder, the centres and, for IDEC, the decoder."""
-        import keras
-
         from . import _builders, _clustering_layer
 
-        inputs = keras.Input(autoencoder.network_.layout.sample_shape)
-        latent = autoencoder.encoder_(inputs)
-        clustering = _clustering_layer.ClusteringLayer(self.n_clusters, alpha=self.alpha, name="clustering")
-        outputs = [clustering(latent)]
-        losses = [keras.losses.KLDivergence()]
-        weights = [1.0]
-        if self.reconstruction_weight > 0:
-            outputs.append(autoencoder.decoder_(latent))
-            losses.append(autoencoder.loss)
-            weights.append(float(self.reconstruction_weight))
-        model = keras.Model(inputs, outputs, name="deep_embedded_clustering")
-        clustering.set_weights([centers.astype(np.float32)])
         optimizer = _builders.make_optimizer(DEC_OPTIMIZER if self.optimizer is None else self.optimizer)
-        model.compile(optimizer=optimizer, loss=losses, loss_weights=weights)
-        return model, clustering
+        return _clustering_layer.fine_tuning_model(
+            autoencoder.network_,
+            centers,
+            alpha=self.alpha,
+            reconstruction=(autoencoder.loss, self.reconstruction_weight),
+            optimizer=optimizer,
+        )
 
-    def _shared_placement(self):
-        """Return the placement of the autoencoder's strategy over several processes, else one device's."""
-        from . import _distribution
+    def _trainer(self):
+        """Return the fine-tuning's trainer: shared out over the autoencoder's processes, else one device."""
+        from ._training import Trainer
 
-        return _distribution.shared_placement(getattr(self.autoencoder, "distribute_strategy", None))
+        return Trainer(getattr(self.autoencoder, "distribute_strategy", None), processes_only=True)
 
-    def _fine_tune(self, autoencoder, x, codes, centers, labels, seed):
+    def _fine_tune(self, autoencoder, x, codes, centers, labels, seed, sample_weight, trainer):
         """Train on KL(P || Q) in rounds of ``update_interval`` steps; return labels, centres and steps.
 
         ``codes`` are the pretrained codes of ``x``, which the first round
         uses as they are; later rounds encode ``x`` again. The steps see
         the images moved as the autoencoder's pretraining did (its
         ``shift`` and ``rotation``); the targets come from ``x`` as it is.
-        Over several processes (the autoencoder's ``distribute_strategy``)
-        each step is shared out as in the autoencoder's fit.
         """
-        from . import _guards, _training
+        from ._training import TrainingPlan, loss_axes
 
-        shared = self._shared_placement()
-        with shared.build_scope():
+        with trainer.build_scope():
             model, clustering = self._fine_tuning_model(autoencoder, centers)
         idec = self.reconstruction_weight > 0
         max_iter = self._max_iter(x.shape[0])
         network = autoencoder.network_
-        moves = network.image_moves(autoencoder.shift, autoencoder.rotation, owner=type(autoencoder).__name__)
+        # The assignments' loss is one value a row; IDEC's reconstruction's, the autoencoder's.
+        axes = (0, loss_axes(autoencoder.loss, network.layout.sample_shape)) if idec else 0
+        plan = TrainingPlan(
+            owner=type(self).__name__,
+            hint=FINE_TUNE_HINT,
+            batch_size=self.batch_size,
+            seed=seed,
+            sample_weight=sample_weight,
+            weight_axes=axes if sample_weight is not None else 0,
+            **network.image_moves(autoencoder.shift, autoencoder.rotation, owner=type(autoencoder).__name__),
+        )
         n_iter, n_emptied = 0, 0
         self._say(f"Fine-tuning ({'IDEC' if idec else 'DEC'}) for at most {max_iter} steps ...")
         while True:
@@ -622,7 +498,7 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                 codes = network.encode(x)
             q = soft_assignments(codes, clustering.get_weights()[0], self.alpha)
             new_labels = q.argmax(axis=1)
-            changed = float(np.mean(new_labels != labels)) if n_iter else 1.0
+            changed = float(np.average(new_labels != labels, weights=sample_weight)) if n_iter else 1.0
             labels = new_labels
             empty = self.n_clusters - len(np.unique(labels))
             if empty > n_emptied:
@@ -638,30 +514,10 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                 self._say(f"  step {n_iter}: {changed:.2%} of the labels changed")
             if (n_iter and changed < self.tol) or n_iter >= max_iter:
                 break
-            p = target_distribution(q).astype(np.float32)
+            p = target_distribution(q, sample_weight).astype(np.float32)
             n_steps = min(self.update_interval, max_iter - n_iter)
-            batches = _training.StepBatches(
-                x,
-                (p, None) if idec else p,
-                batch_size=self.batch_size,
-                seed=seed,
-                first_step=n_iter,
-                n_steps=n_steps,
-                multiple_of=shared.n_devices,
-                part=shared.part,
-                **moves,
-            )
             # Afterwards the next round encodes x in each process alone.
-            with shared.training(model):
-                _guards.guarded_fit(
-                    model,
-                    batches,
-                    owner=type(self).__name__,
-                    hint="Give an optimizer with a lower learning rate, scale X (to [0, 1], or standardise "
-                    "it), or pretrain longer (pretrain_epochs).",
-                    stacklevel=4,
-                    verbose=0,
-                )
+            trainer.fit_steps(model, x, (p, None) if idec else p, plan, first_step=n_iter, n_steps=n_steps)
             n_iter += n_steps
         return labels.astype(np.int64), clustering.get_weights()[0].astype(np.float64), n_iter
 
@@ -721,7 +577,7 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         """
         return self.predict_proba(X).argmax(axis=1)
 
-    def fit_predict(self, X, y=None):
+    def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return the training samples' clusters (``labels_``).
 
         Parameters
@@ -730,33 +586,18 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
             Training data.
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weight of each sample, as in ``fit``.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
             Cluster labels.
         """
-        return self.fit(X).labels_
+        return self.fit(X, sample_weight=sample_weight).labels_
 
     # ------------------------------------------------------------------
     # Saving
-
-    def save(self, path):
-        """Write the fitted estimator to one file, without pickle.
-
-        The file holds this estimator's parameters and fitted attributes
-        and the fine-tuned autoencoder's own saved state (see
-        :meth:`AutoencoderTransformer.save`); :func:`skae.load` reads it
-        back as a ``DeepEmbeddedClustering``.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write.
-        """
-        from . import _persistence
-
-        _persistence.save(self, path)
 
     def _saved_state(self):
         """Return the fitted autoencoder, which ``save`` writes with its own state."""

@@ -13,9 +13,24 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import check_array, validate_data
 
-from ._layout import ANY_ND_INPUT, input_ndim, resolve_layout
+from ._layout import ANY_ND_INPUT, dense_rows, input_ndim, n_rows, resolve_layout
 
-__all__ = ["FLOAT_DTYPES", "check_input", "is_plain_rows"]
+#: The values an output activation can produce, for the activations skae
+#: builds by name: ``fit`` warns when X lies outside them.
+OUTPUT_REACH = {
+    "sigmoid": (0.0, 1.0),
+    "hard_sigmoid": (0.0, 1.0),
+    "softmax": (0.0, 1.0),
+    "tanh": (-1.0, 1.0),
+    "relu": (0.0, np.inf),
+    "softplus": (0.0, np.inf),
+    "elu": (-1.0, np.inf),
+}
+#: Rows of X that the reach check reads, evenly spaced: enough to see a
+#: scaling mistake, a negligible part of a fit.
+REACH_SAMPLES = 1000
+
+__all__ = ["FLOAT_DTYPES", "OUTPUT_REACH", "check_input", "check_sample_weight", "is_plain_rows", "warn_out_of_reach"]
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -114,4 +129,65 @@ def is_plain_rows(estimator, X):
         and X.shape[1] == estimator.n_features_in_
         and not hasattr(estimator, "feature_names_in_")
         and bool(np.isfinite(X).all())
+    )
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Return validated ``sample_weight`` for ``n_samples`` rows: float64 rescaled to mean 1, or None.
+
+    None, and weights that are all alike, give None: a fit with them is
+    the fit without them, bit for bit. Other weights are divided by their
+    mean, so that their scale does not change the learning rate: a row of
+    weight 2 then counts as that row twice, as repeated rows would.
+
+    Raises
+    ------
+    ValueError
+        If the weights are not one finite, non-negative number per sample
+        with at least one above 0; the message names ``sample_weight``.
+    """
+    if sample_weight is None:
+        return None
+    try:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sample_weight must be numbers, one per sample; got {sample_weight!r:.80}.") from exc
+    if weights.ndim != 1 or len(weights) != n_samples:
+        raise ValueError(
+            f"sample_weight must be a 1-D array of one weight per sample, shape ({n_samples},); got shape "
+            f"{weights.shape}."
+        )
+    if not np.isfinite(weights).all():
+        raise ValueError(f"sample_weight must be finite; got {np.count_nonzero(~np.isfinite(weights))} NaN or inf.")
+    if (weights < 0).any():
+        raise ValueError(f"sample_weight must be non-negative; got {np.count_nonzero(weights < 0)} below 0.")
+    if not (weights > 0).any():
+        raise ValueError("sample_weight must give at least one sample a weight above 0; got all zero.")
+    if (weights == weights[0]).all():
+        return None
+    return weights / weights.mean()
+
+
+def warn_out_of_reach(rows, activation, owner):
+    """Warn when the sampled values of ``rows`` lie outside what the output ``activation`` can produce.
+
+    Only for activations named in :data:`OUTPUT_REACH`; reads at most
+    :data:`REACH_SAMPLES` rows.
+    """
+    reach = OUTPUT_REACH.get(activation) if isinstance(activation, str) else None
+    if reach is None:
+        return
+    n = n_rows(rows)
+    sampled = dense_rows(rows[np.unique(np.linspace(0, n - 1, min(n, REACH_SAMPLES)).astype(np.intp))])
+    low, high = float(sampled.min()), float(sampled.max())
+    if reach[0] <= low and high <= reach[1]:
+        return
+    import warnings
+
+    warnings.warn(
+        f"X holds values from {low:g} to {high:g}, but {owner}'s output_activation={activation!r} only produces "
+        f"values in [{reach[0]:g}, {reach[1]:g}], so the reconstruction cannot reach them. Scale X to "
+        f"[{reach[0]:g}, {reach[1]:g}] (for 0-255 pixels, X / 255), or use output_activation='linear'.",
+        UserWarning,
+        stacklevel=4,
     )

@@ -368,7 +368,7 @@ class AutoencoderNetwork:
         ValueError
             If ``shift`` or ``rotation`` is set but the samples are no images.
         """
-        from . import _training
+        from ._augment import shift_pixels
 
         if not shift and not rotation:
             return {"image_shape": None, "shift": (0, 0), "rotation": 0.0}
@@ -384,7 +384,7 @@ class AutoencoderNetwork:
             )
         return {
             "image_shape": image_shape,
-            "shift": _training.shift_pixels(shift, image_shape),
+            "shift": shift_pixels(shift, image_shape),
             "rotation": float(rotation),
         }
 

@@ -216,6 +216,40 @@ class PlainStateMixin:
     #: Fitted attributes, besides the Keras models and nested estimators, that ``save`` writes.
     _fitted_attributes = ()
 
+    def save(self, path):
+        """Write the fitted estimator to one file, without pickle.
+
+        The file is a zip archive holding the Keras models in Keras's
+        ``.keras`` format (a deep clustering estimator's autoencoder with
+        its own state) and a JSON document with the estimator's class,
+        parameters, fitted attributes and the skae, Keras and scikit-learn
+        versions that wrote it. :func:`skae.load` reads it back without
+        unpickling anything and loads the models in Keras's safe mode, so a
+        crafted file cannot run code. ``callbacks`` and a
+        ``distribute_strategy`` object are not saved (they become None).
+        An ``encoder`` or ``decoder`` given as a model is saved as a
+        ``.keras`` template beside the model; one given as a function is
+        saved by its import name and found again among the modules
+        already imported when loading.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; an existing file is replaced only once the new
+            one is complete.
+
+        Raises
+        ------
+        TypeError
+            If a parameter is not a plain value JSON can hold, such as an
+            activation given as a Python function.
+
+        See Also
+        --------
+        skae.load : Read the file back.
+        """
+        save(self, path)
+
     def _saved_state(self):
         """Return the Keras models (``"models"``) and fitted estimators (``"estimators"``) ``save`` writes."""
         return {}

@@ -1,184 +1,250 @@
-"""Feeding ``model.fit`` the same way on every Keras backend.
+"""The one home of training: every estimator's Keras loop runs here.
 
-:class:`TrainingBatches` is a ``keras.utils.PyDataset``: Keras runs it
-under TensorFlow, JAX and PyTorch alike, so training needs no ``tf.data``.
-It draws everything random from NumPy generators seeded by the fit's seed,
-the epoch and the batch index, never from a global generator:
+An estimator describes what to train as a :class:`TrainingPlan`, plain
+data made from its parameters (batch size, seed, noise, image moves,
+validation, early stopping, callbacks, sample weights, verbosity, and the
+hint for a non-finite loss), and hands the Keras model, its validated
+samples and the plan to a :class:`Trainer`. The trainer places the work
+on devices and processes (:mod:`skae._distribution`), builds the batches
+and runs the guarded Keras loop (:mod:`skae._guards`). The two ways skae
+trains use the same machinery:
 
-* each epoch's order of the rows is a seeded permutation, so the same
+* :meth:`Trainer.fit_epochs`: whole passes over the data, the
+  autoencoders' ``fit`` and ``partial_fit`` (and so deep clustering's
+  pretraining);
+* :meth:`Trainer.fit_steps`: rounds of steps from an endless stream of
+  passes, deep clustering's fine-tuning.
+
+Both are served by one batch source, :class:`Batches`, which draws
+everything random from NumPy generators seeded by the fit's seed and the
+position of the batch, never from a global generator:
+
+* the order of the rows is a seeded permutation per pass, so the same
   ``random_state`` gives the same batches, and so the same weights, on a
   given backend;
-* a denoising autoencoder's input noise is drawn per batch from
-  ``(seed, epoch, batch)``: fresh noise every epoch, and the same noise
-  for the same batch however often (and from whichever thread) Keras asks
-  for it;
-* so are the random moves and turns of image augmentation (``shift``,
-  ``rotation``), which move
-  input and target together: the model learns from more images, not to
-  undo the move.
+* a denoising autoencoder's input noise and the moves and turns of image
+  augmentation (:mod:`skae._augment`) are drawn per batch: fresh every
+  pass, and the same for the same batch however often (and from whichever
+  thread) Keras asks for it.
 
 Under data-parallel training each batch must split evenly over the
-devices; ``multiple_of`` trims every batch to a multiple of the device
-count (at most ``n_devices - 1`` rows of an epoch wait for the next
-epoch's shuffle).
+devices, so every batch holds a multiple of their number. Over several
+processes every process draws the same batches of row indices and feeds
+only its ``part`` of each: the noise and the moves are still drawn for
+the whole batch, so each row is fed as one process would feed it.
 
-Over several processes every process draws the same batches of row
-indices and reads only its ``part`` of each: the noise and the moves are
-still drawn for the whole batch, so each row is fed as one process would
-feed it and the fit does not depend on the number of processes beyond
-the order of floating-point sums.
+Sample weights travel with their rows: a batch of rows carries their
+weights as Keras's third element, which scales each row's loss (the
+validation batches too, so ``val_loss`` and early stopping are weighted).
+A new training feature is an entry of the plan and its use here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import keras
 import numpy as np
 
+from . import _distribution, _guards
+from ._augment import corrupt, random_shift
 from ._layout import dense_rows, n_rows
 from ._validation import NOISE_KINDS
 
+__all__ = ["Batches", "Epochs", "Steps", "Trainer", "TrainingPlan", "loss_axes", "split_validation"]
 
-def corrupt(x, noise, noise_level, rng, whole=None, part=slice(None)):
-    """Return a corrupted copy of the float32 batch ``x``.
 
-    ``"gaussian"`` adds ``noise_level`` times standard normal noise;
-    ``"mask"`` sets each value to 0 with probability ``noise_level``.
-    ``x`` may be the rows ``part`` of a batch of ``whole`` rows (one
-    process's share): the noise is drawn for the whole batch and cut, so
-    that every row gets the noise it would get in one process.
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What to train, as plain data made from an estimator's parameters.
+
+    Parameters
+    ----------
+    owner : str
+        Who trains (the estimator's class name), for the messages.
+    hint : str
+        What the user can change when the loss stops being finite.
+    batch_size : int
+        Rows per step.
+    seed : int
+        Seeds the order of the rows, the noise, the moves and the
+        validation split.
+    noise : {"gaussian", "mask"} or None, default=None
+        Corrupt the inputs (not the targets): a denoising autoencoder.
+    noise_level : float, default=0.0
+        Standard deviation (``"gaussian"``) or masking probability.
+    image_shape : tuple of int or None, default=None
+        One sample as an image, height and width first, for the moves.
+    shift : tuple of (int, int), default=(0, 0)
+        Move each image by up to this many pixels along height and width.
+    rotation : float, default=0.0
+        Turn each image by up to this many degrees either way.
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Each row's weight, which scales its loss; None weighs rows alike.
+    weight_axes : int or tuple of int, default=0
+        The axes a row's unreduced loss has beyond the row (2 for the
+        squared error of an image, one per row and pixel), which its
+        weight is shaped to (Keras matches no more than one); a tuple
+        gives them per output of a model of several (:func:`loss_axes`).
+    validation_fraction : float, default=0.0
+        Fraction of the rows held out for ``val_loss`` (epochs only).
+    early_stopping : bool, default=False
+        Stop when the monitored loss stops improving, keep the best weights.
+    patience : int, default=5
+        Epochs without improvement before early stopping.
+    callbacks : tuple of keras.callbacks.Callback, default=()
+        More Keras callbacks, after skae's own guard.
+    verbose : int, default=0
+        Keras's verbosity.
     """
-    shape = x.shape if whole is None else (whole, *x.shape[1:])
-    if noise == "gaussian":
-        return x + np.float32(noise_level) * rng.standard_normal(shape, dtype=np.float32)[part]
-    return x * (rng.random(shape, dtype=np.float32)[part] >= noise_level)
+
+    owner: str
+    hint: str
+    batch_size: int
+    seed: int
+    noise: str | None = None
+    noise_level: float = 0.0
+    image_shape: tuple | None = None
+    shift: tuple = (0, 0)
+    rotation: float = 0.0
+    sample_weight: np.ndarray | None = None
+    weight_axes: int | tuple = 0
+    validation_fraction: float = 0.0
+    early_stopping: bool = False
+    patience: int = 5
+    callbacks: tuple = ()
+    verbose: int = 0
+
+    @property
+    def weights(self):
+        """The keyword arguments of :class:`Batches` that serve the sample weights."""
+        return {"sample_weight": self.sample_weight, "weight_axes": self.weight_axes}
+
+    @property
+    def moves(self):
+        """The keyword arguments of :class:`Batches` that move and turn images."""
+        return {"image_shape": self.image_shape, "shift": tuple(self.shift), "rotation": self.rotation}
 
 
-def shift_pixels(shift, image_shape):
-    """Return the largest move, in whole pixels, along height and width: ``shift`` times each, rounded."""
-    return tuple(int(round(shift * size)) for size in image_shape[:2])
+class Epochs:
+    """The rows of each batch of whole passes: one seeded order per epoch.
 
-
-def random_shift(x, image_shape, pixels, rng, degrees=0.0, whole=None, part=slice(None)):
-    """Return a copy of the batch ``x`` with each image moved by its own random offset and angle.
-
-    Each sample of ``x`` is seen as an image of ``image_shape``, height and
-    width first (any further axes, such as channels, move with them). It
-    moves by up to ``pixels = (dy, dx)`` whole pixels along each axis and,
-    when ``degrees`` is above 0, turns about its centre by up to
-    ``degrees`` either way, all drawn uniformly from ``rng``. What it
-    uncovers is filled with zeros, and what leaves the frame is lost, as in
-    ``keras.layers.RandomTranslation`` and ``RandomRotation`` with
-    ``fill_mode="constant"``; a turned image is resampled bilinearly.
-    ``x`` may be the rows ``part`` of a batch of ``whole`` rows: the moves
-    are drawn for the whole batch and cut, as in :func:`corrupt`.
+    Pass ``epoch`` visits the rows in the order of
+    ``np.random.default_rng((seed, epoch))`` (or as they are, without
+    ``shuffle``); every batch holds a multiple of ``multiple_of`` rows, so
+    at most ``multiple_of - 1`` rows of an epoch wait for the next shuffle.
     """
-    dy, dx = pixels
-    n = len(x)
-    images = x.reshape((n, *image_shape))
-    height, width = image_shape[:2]
-    drawn = n if whole is None else whole
-    # The moves are drawn first, so that degrees=0 keeps the draws (and the
-    # batches) of moves alone.
-    top = rng.integers(0, 2 * dy + 1, drawn)[part]
-    left = rng.integers(0, 2 * dx + 1, drawn)[part]
-    if not degrees:
-        padded = np.pad(images, [(0, 0), (dy, dy), (dx, dx)] + [(0, 0)] * (images.ndim - 3))
-        rows = top[:, None] + np.arange(height)
-        cols = left[:, None] + np.arange(width)
-        moved = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-        return moved.reshape(x.shape)
-    angles = rng.uniform(-degrees, degrees, drawn)[part]
-    return _turned(images, top - dy, left - dx, np.deg2rad(angles)).reshape(x.shape)
+
+    def __init__(self, n, *, batch_size, seed, shuffle=True, multiple_of=1):
+        usable = n - n % multiple_of
+        if usable == 0:
+            raise ValueError(
+                f"Data-parallel training over {multiple_of} devices needs at least {multiple_of} samples; got {n}."
+            )
+        self.n, self.usable, self.seed, self.shuffle = n, usable, int(seed), shuffle
+        self.batch_size = max(multiple_of, batch_size - batch_size % multiple_of)
+        self.epoch = 0
+        self._order = self._order_of(0)
+
+    def _order_of(self, epoch):
+        if not self.shuffle:
+            return np.arange(self.usable)
+        return np.random.default_rng((self.seed, epoch)).permutation(self.n)[: self.usable]
+
+    def __len__(self):
+        return -(-self.usable // self.batch_size)
+
+    def rows(self, index):
+        """Return the rows of batch ``index`` of this epoch, and the key its random draws are seeded with."""
+        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        if self.shuffle:
+            # Sorted rows gather faster, and the batch is the same set.
+            rows = np.sort(rows)
+        return rows, (self.seed, self.epoch, index)
+
+    def next_epoch(self):
+        """Draw the next epoch's order."""
+        self.epoch += 1
+        self._order = self._order_of(self.epoch)
 
 
-def _turned(images, down, right, angles):
-    """Return ``images`` turned by ``angles`` (radians) about their centres, then moved by whole pixels.
+class Steps:
+    """The rows of ``n_steps`` steps from an endless, seeded stream of shuffled passes.
 
-    Output pixel ``(i, j)`` of image ``k`` reads the input at the point
-    that the turn takes there, ``down[k]`` and ``right[k]`` pixels on, by
-    bilinear interpolation between the four pixels around it; a point
-    outside the image reads zeros.
+    Deep clustering fine-tunes in rounds of steps, which need not be whole
+    passes: round ``r`` serves ``first_step=r * update_interval`` on, and
+    the stream goes on where the previous round left it. Pass ``p`` visits
+    the rows in the order of ``np.random.default_rng((seed, p))``; its last
+    step holds what is left. A step's rows beyond a multiple of
+    ``multiple_of`` are left out.
     """
-    n, height, width = images.shape[:3]
-    cy, cx = (height - 1) / 2, (width - 1) / 2
-    i = np.arange(height, dtype=np.float32)[None, :, None] - np.float32(cy)
-    j = np.arange(width, dtype=np.float32)[None, None, :] - np.float32(cx)
-    cos = np.cos(angles).astype(np.float32)[:, None, None]
-    sin = np.sin(angles).astype(np.float32)[:, None, None]
-    src_y = cos * i - sin * j + (cy + down).astype(np.float32)[:, None, None]
-    src_x = sin * i + cos * j + (cx + right).astype(np.float32)[:, None, None]
-    y0, x0 = np.floor(src_y), np.floor(src_x)
-    wy, wx = src_y - y0, src_x - x0
-    # A zero border wide enough for every point read (and its neighbours)
-    # replaces a bounds check per point and corner.
-    pad = int(max(-y0.min(), -x0.min(), y0.max() + 2 - height, x0.max() + 2 - width, 0))
-    padded = np.pad(images, [(0, 0), (pad, pad), (pad, pad)] + [(0, 0)] * (images.ndim - 3))
-    side = width + 2 * pad
-    # One gather per corner from the images as (pixels, channels) rows: a
-    # flat index is far faster than indexing three axes at once.
-    pixels = padded.reshape(n * (height + 2 * pad) * side, -1)
-    flat = (np.arange(n) * ((height + 2 * pad) * side))[:, None, None] + (y0.astype(np.intp) + pad) * side
-    flat += x0.astype(np.intp) + pad
-    out = ((1 - wy) * (1 - wx))[..., None] * pixels[flat]
-    out += ((1 - wy) * wx)[..., None] * pixels[flat + 1]
-    out += (wy * (1 - wx))[..., None] * pixels[flat + side]
-    out += (wy * wx)[..., None] * pixels[flat + side + 1]
-    return out.astype(images.dtype, copy=False).reshape(images.shape)
+
+    def __init__(self, n, *, batch_size, seed, first_step, n_steps, multiple_of=1):
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.first_step, self.n_steps, self.multiple_of = first_step, n_steps, multiple_of
+        self._per_pass = -(-n // batch_size)
+        self._pass, self._order = None, None
+
+    def __len__(self):
+        return self.n_steps
+
+    def rows(self, index):
+        """Return the rows of step ``first_step + index``, and the key its random draws are seeded with."""
+        step = self.first_step + index
+        pass_, within = divmod(step, self._per_pass)
+        if pass_ != self._pass:
+            self._pass = pass_
+            self._order = np.random.default_rng((self.seed, pass_)).permutation(self.n)
+        rows = self._order[within * self.batch_size : (within + 1) * self.batch_size]
+        return rows[: len(rows) - len(rows) % self.multiple_of], (self.seed, step)
+
+    def next_epoch(self):
+        """Nothing: a round of steps is one Keras epoch, and the stream knows its place."""
 
 
-class TrainingBatches(keras.utils.PyDataset):
-    """Shuffled ``(input, target)`` batches of ``x`` for ``model.fit``, on any backend.
+class Batches(keras.utils.PyDataset):
+    """Keras batches ``(input, target[, weight])`` of ``x`` in the order of ``schedule``, on any backend.
 
     Parameters
     ----------
     x : ndarray or scipy sparse matrix
-        Training samples in the model's layout, float32. Sparse rows (CSR)
-        are densified one batch at a time, to the same batches as the
-        dense rows would give.
-    batch_size : int
-        Rows per batch; the last batch of an epoch may be smaller.
-    seed : int
-        Seeds the shuffle and the noise.
-    noise : {"gaussian", "mask"} or None, default=None
-        Corrupt the inputs (not the targets): a denoising autoencoder.
-    noise_level : float, default=0.0
-        Standard deviation (``"gaussian"``) or masking probability
-        (``"mask"``).
-    shuffle : bool, default=True
-        Draw a new order of the rows every epoch; False keeps their order
-        (validation data).
-    multiple_of : int, default=1
-        Every batch holds a multiple of this many rows (the number of
-        devices of a data-parallel fit).
-    image_shape : tuple of int or None, default=None
-        The shape of one sample as an image, height and width first, for
-        ``shift`` and ``rotation``.
-    shift : tuple of (int, int), default=(0, 0)
-        Move each image (input and target alike) by up to this many pixels
-        along height and width, a fresh random move every epoch: data
-        augmentation, see :func:`random_shift`.
-    rotation : float, default=0.0
-        Also turn each image by up to this many degrees either way.
+        Samples in the model's layout, float32. Sparse rows (CSR) are
+        densified one batch at a time.
+    schedule : Epochs or Steps
+        Which rows each batch holds, and the key of its random draws.
+    targets : ndarray, tuple or None, default=None
+        What each row should produce, aligned with ``x``; a tuple for a
+        model of several outputs, where None stands for the (moved) input.
+        None: the input itself, an autoencoder's target.
+    sample_weight : ndarray or None, default=None
+        Each row's weight, served with its row; None serves none.
+    weight_axes : int or tuple of int, default=0
+        Trailing axes of 1 to give each row's weight, per output where it
+        is a tuple (see :class:`TrainingPlan`).
+    noise, noise_level : see :class:`TrainingPlan`
+        Corrupt the inputs only.
+    image_shape, shift, rotation : see :class:`TrainingPlan`
+        Move and turn the input images, and the targets that are the
+        input; the other targets stay as they are.
     subset : ndarray of int or None, default=None
-        Serve only these rows of ``x``, in this order (a training or
-        validation split), read from ``x`` batch by batch: a split of a
-        memmap copies no rows. None serves every row.
+        The schedule's rows are these rows of ``x`` (a training or
+        validation split), read batch by batch: a split of a memmap
+        copies no rows. None: the rows of ``x``.
     part : callable or None, default=None
-        ``part(n)`` is the slice of a global batch of ``n`` rows that this
-        process feeds (a multi-process fit, see
-        ``skae._distribution.Processes``); None feeds whole batches.
+        ``part(n)`` is the slice of a batch of ``n`` rows that this process
+        feeds (:class:`skae._distribution.Processes`); None feeds all.
     """
 
     def __init__(
         self,
         x,
+        schedule,
         *,
-        batch_size,
-        seed,
+        targets=None,
+        sample_weight=None,
+        weight_axes=0,
         noise=None,
         noise_level=0.0,
-        shuffle=True,
-        multiple_of=1,
         image_shape=None,
         shift=(0, 0),
         rotation=0.0,
@@ -188,46 +254,22 @@ class TrainingBatches(keras.utils.PyDataset):
         super().__init__()
         if noise is not None and noise not in NOISE_KINDS:
             raise ValueError(f"noise must be None or one of {NOISE_KINDS}; got {noise!r}.")
-        n = n_rows(x) if subset is None else len(subset)
-        usable = n - n % multiple_of
-        if usable == 0:
-            raise ValueError(
-                f"Data-parallel training over {multiple_of} devices needs at least {multiple_of} samples; got {n}."
-            )
-        self.x = x
-        self.batch_size = max(multiple_of, batch_size - batch_size % multiple_of)
-        self.seed = int(seed)
-        self.noise = noise
-        self.noise_level = noise_level
-        self.shuffle = shuffle
-        self.image_shape = image_shape
-        self.shift = tuple(shift)
-        self.rotation = rotation
-        self.subset = subset
-        self.part = part
-        self._n = n
-        self._usable = usable
-        self._epoch = 0
-        self._order = self._order_of(0)
-
-    def _order_of(self, epoch):
-        if not self.shuffle:
-            return np.arange(self._usable)
-        return np.random.default_rng((self.seed, epoch)).permutation(self._n)[: self._usable]
+        self.x, self.schedule, self.targets, self.sample_weight = x, schedule, targets, sample_weight
+        self.weight_axes = weight_axes
+        self.noise, self.noise_level = noise, noise_level
+        self.image_shape, self.shift, self.rotation = image_shape, tuple(shift), rotation
+        self.subset, self.part = subset, part
 
     @property
     def num_batches(self):
-        """Batches per epoch."""
-        return -(-self._usable // self.batch_size)
+        """Batches per epoch (Keras reads it)."""
+        return len(self.schedule)
 
     def __len__(self):
-        return self.num_batches
+        return len(self.schedule)
 
     def __getitem__(self, index):
-        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        if self.shuffle:
-            # Sorted rows gather faster and the batch is the same set.
-            rows = np.sort(rows)
+        rows, key = self.schedule.rows(index)
         whole, mine = len(rows), slice(None)
         if self.part is not None:
             mine = self.part(whole)
@@ -236,110 +278,192 @@ class TrainingBatches(keras.utils.PyDataset):
             rows = self.subset[rows]
         target = dense_rows(self.x[rows])
         if any(self.shift) or self.rotation:
-            rng = np.random.default_rng((self.seed, self._epoch, index, 2))
+            rng = np.random.default_rng((*key, 2))
             target = random_shift(target, self.image_shape, self.shift, rng, self.rotation, whole=whole, part=mine)
-        if self.noise is None:
-            return target, target
-        rng = np.random.default_rng((self.seed, self._epoch, index, 1))
-        return corrupt(target, self.noise, self.noise_level, rng, whole=whole, part=mine), target
+        inputs = target
+        if self.noise is not None:
+            rng = np.random.default_rng((*key, 1))
+            inputs = corrupt(target, self.noise, self.noise_level, rng, whole=whole, part=mine)
+        if self.targets is None:
+            y = target
+        elif isinstance(self.targets, tuple):
+            y = tuple(target if t is None else t[rows] for t in self.targets)
+        else:
+            y = self.targets[rows]
+        if self.sample_weight is None:
+            return inputs, y
+        weights = self.sample_weight[rows].astype(np.float32)
+        if isinstance(self.weight_axes, tuple):
+            return inputs, y, tuple(weights.reshape(-1, *(1,) * axes) for axes in self.weight_axes)
+        return inputs, y, weights.reshape(-1, *(1,) * self.weight_axes)
 
     def on_epoch_end(self):
-        """Draw the next epoch's order."""
-        self._epoch += 1
-        self._order = self._order_of(self._epoch)
+        """Move the schedule on to the next epoch."""
+        self.schedule.next_epoch()
 
 
-class StepBatches(keras.utils.PyDataset):
-    """``n_steps`` batches from an endless, seeded stream of shuffled passes over ``x``.
+def loss_axes(loss, sample_shape):
+    """Return the axes beyond the row of ``loss``'s unreduced value for samples of ``sample_shape``.
 
-    Deep clustering fine-tunes in rounds of ``update_interval`` steps, which
-    need not be whole passes: round ``r`` is ``StepBatches(...,
-    first_step=r * update_interval)``, and the stream goes on where the
-    previous round left it. Pass ``p`` visits the rows in the order of
-    ``np.random.default_rng((seed, p))``; its last batch holds what is left.
+    Keras's losses reduce the last axis only: the squared error of flat
+    rows is one value a row (0 axes), of ``(28, 28, 1)`` images one a pixel
+    (2 axes). A row's weight must have as many, since Keras matches the
+    weights to the loss's values by at most one axis.
+    """
+    function = keras.losses.get(loss) if isinstance(loss, str) else loss
+    if isinstance(function, keras.losses.Loss):
+        function = function.call
+    samples = keras.ops.zeros((2, *sample_shape))
+    return len(keras.ops.shape(function(samples, samples))) - 1
+
+
+def split_validation(n_samples, fraction, seed):
+    """Return the rows to train on and to validate on: index arrays, or None and None (no split).
+
+    Indices, not copies: the batches read the rows from ``x`` as they go.
+    """
+    if fraction == 0:
+        return None, None
+    n_val = int(round(fraction * n_samples))
+    if not 0 < n_val < n_samples:
+        raise ValueError(
+            f"validation_fraction={fraction} of {n_samples} samples leaves {n_val} for validation and "
+            f"{n_samples - n_val} for training; both need at least one. Use more samples or validation_fraction=0."
+        )
+    order = np.random.default_rng(seed).permutation(n_samples)
+    return order[n_val:], order[:n_val]
+
+
+class Trainer:
+    """Where and how one fit trains: its placement on devices and processes, and the guarded Keras loops.
+
+    Made once per fit, before its model is built: the model is built in
+    :meth:`build_scope`, then trained with :meth:`fit_epochs` or
+    :meth:`fit_steps`.
 
     Parameters
     ----------
-    x : ndarray or scipy sparse matrix
-        Inputs, first axis the samples; sparse rows (CSR) are densified
-        one batch at a time.
-    targets : ndarray, tuple of ndarray or None
-        What each row should produce, rows aligned with ``x``; a tuple for
-        a model of several outputs. None in a tuple stands for ``x`` itself.
-    batch_size : int
-        Rows per step.
-    seed : int
-        Seeds the passes' orders.
-    first_step, n_steps : int
-        Steps of the stream this dataset serves.
-    image_shape : tuple of int or None, default=None
-        The shape of one sample as an image, for ``shift`` and ``rotation``.
-    shift : tuple of (int, int), default=(0, 0)
-        Move each input image by up to this many pixels along height and
-        width (:func:`random_shift`), a fresh move every step; a ``None``
-        target (the input itself) moves with it, the other targets do not.
-    rotation : float, default=0.0
-        Also turn each input image by up to this many degrees either way.
-    multiple_of : int, default=1
-        Every step holds a multiple of this many rows (the devices of a
-        data-parallel fit): a step's last rows beyond it are left out.
-    part : callable or None, default=None
-        ``part(n)`` is the slice of a step of ``n`` rows that this process
-        feeds, as in :class:`TrainingBatches`; None feeds whole steps.
+    strategy : str, object or None, default=None
+        The ``distribute_strategy`` (:mod:`skae._distribution`).
+    processes_only : bool, default=False
+        Share the work out only over several processes (JAX), and train on
+        one device otherwise: deep clustering's fine-tuning.
     """
 
-    def __init__(
-        self,
-        x,
-        targets,
-        *,
-        batch_size,
-        seed,
-        first_step,
-        n_steps,
-        image_shape=None,
-        shift=(0, 0),
-        rotation=0.0,
-        multiple_of=1,
-        part=None,
-    ):
-        super().__init__()
-        self.x = x
-        self.targets = targets
-        self.batch_size = batch_size
-        self.seed = seed
-        self.first_step = first_step
-        self.n_steps = n_steps
-        self.image_shape = image_shape
-        self.shift = tuple(shift)
-        self.rotation = rotation
-        self.multiple_of = multiple_of
-        self.part = part
-        self._per_pass = -(-n_rows(x) // batch_size)
-        self._pass, self._order = None, None
+    def __init__(self, strategy=None, *, processes_only=False):
+        # In a joblib or Dask worker, before the backend's runtime starts.
+        _guards.limit_worker_threads()
+        if processes_only:
+            self.placement = _distribution.shared_placement(strategy)
+        else:
+            self.placement = _distribution.placement(strategy)
 
-    def __len__(self):
-        return self.n_steps
+    @property
+    def processes(self):
+        """The :class:`~skae._distribution.Processes` that train together, or None for one process."""
+        return self.placement.processes
 
-    def rows(self, index):
-        """Return the rows of step ``first_step + index``."""
-        pass_, within = divmod(self.first_step + index, self._per_pass)
-        if pass_ != self._pass:
-            self._pass = pass_
-            self._order = np.random.default_rng((self.seed, pass_)).permutation(n_rows(self.x))
-        return self._order[within * self.batch_size : (within + 1) * self.batch_size]
+    def build_scope(self):
+        """Build and compile the model to train inside this context."""
+        return self.placement.build_scope()
 
-    def __getitem__(self, index):
-        rows = self.rows(index)
-        whole, mine = len(rows), slice(None)
-        if self.multiple_of > 1 or self.part is not None:
-            whole -= whole % self.multiple_of
-            mine = slice(None) if self.part is None else self.part(whole)
-            rows = rows[:whole][mine]
-        xb = dense_rows(self.x[rows])  # a sparse matrix one batch at a time
-        if any(self.shift) or self.rotation:
-            rng = np.random.default_rng((self.seed, self.first_step + index, 2))
-            xb = random_shift(xb, self.image_shape, self.shift, rng, self.rotation, whole=whole, part=mine)
-        if isinstance(self.targets, tuple):
-            return xb, tuple(xb if t is None else t[rows] for t in self.targets)
-        return xb, (xb if self.targets is None else self.targets[rows])
+    def agree(self, x, estimator, seed):
+        """Return the seed every process uses, after checking they fit ``estimator`` alike on ``x``.
+
+        The processes compare the estimator's parameters of plain values
+        and a fingerprint of ``x``, and take process 0's seed. One process:
+        ``seed``.
+        """
+        if self.processes is None:
+            return seed
+        plain = (type(None), bool, int, float, str, tuple)
+        # verbose changes no step: a job may well print from process 0 alone.
+        params = {
+            key: value
+            for key, value in estimator.get_params(deep=False).items()
+            if isinstance(value, plain) and key != "verbose"
+        }
+        return self.processes.agree(x, params, seed, type(estimator).__name__)
+
+    def agree_seeds(self, seeds):
+        """Return process 0's ``seeds`` (ints) in every process, so that ``random_state=None`` draws alike."""
+        if self.processes is None:
+            return [int(seed) for seed in seeds]
+        return [int(seed) for seed in self.processes.gather(seeds)[0]]
+
+    def fit_epochs(self, model, x, plan, *, initial_epoch=0, epochs=1):
+        """Train the compiled ``model`` to reconstruct ``x`` for ``epochs`` passes; return their logs.
+
+        ``plan.validation_fraction`` holds out rows for ``val_loss``;
+        ``plan.early_stopping`` watches it (or the training loss). Ctrl-C
+        after a completed epoch keeps that epoch's weights and warns; a
+        non-finite loss raises ``FloatingPointError``.
+        """
+        train_rows, val_rows = split_validation(n_rows(x), plan.validation_fraction, plan.seed)
+        n_devices = self.placement.n_devices
+        n_train = n_rows(x) if train_rows is None else len(train_rows)
+        batches = Batches(
+            x,
+            Epochs(n_train, batch_size=plan.batch_size, seed=plan.seed, multiple_of=n_devices),
+            **plan.weights,
+            noise=plan.noise,
+            noise_level=plan.noise_level,
+            subset=train_rows,
+            part=self.placement.part,
+            **plan.moves,
+        )
+        validation = None
+        if val_rows is not None:
+            validation = Batches(
+                x,
+                Epochs(len(val_rows), batch_size=plan.batch_size, seed=plan.seed, shuffle=False, multiple_of=n_devices),
+                **plan.weights,
+                subset=val_rows,
+                part=self.placement.part,
+            )
+        callbacks = list(plan.callbacks)
+        if plan.early_stopping:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss" if validation is not None else "loss",
+                    patience=plan.patience,
+                    restore_best_weights=True,
+                )
+            )
+        with self.placement.training(model):
+            return _guards.guarded_fit(
+                model,
+                batches,
+                owner=plan.owner,
+                hint=plan.hint,
+                initial_epoch=initial_epoch,
+                epochs=epochs,
+                callbacks=callbacks,
+                verbose=plan.verbose,
+                validation_data=validation,
+            )
+
+    def fit_steps(self, model, x, targets, plan, *, first_step, n_steps):
+        """Train the compiled ``model`` on ``n_steps`` steps of the stream from ``first_step``; return their logs.
+
+        ``targets`` as for :class:`Batches`. The inputs are moved as
+        ``plan`` says; noise, validation and callbacks do not apply.
+        """
+        schedule = Steps(
+            n_rows(x),
+            batch_size=plan.batch_size,
+            seed=plan.seed,
+            first_step=first_step,
+            n_steps=n_steps,
+            multiple_of=self.placement.n_devices,
+        )
+        batches = Batches(
+            x,
+            schedule,
+            targets=targets,
+            part=self.placement.part,
+            **plan.weights,
+            **plan.moves,
+        )
+        with self.placement.training(model):
+            return _guards.guarded_fit(model, batches, owner=plan.owner, hint=plan.hint, verbose=plan.verbose)

@@ -175,3 +175,22 @@ def _tutorial(name, **params):
     import skae
 
     return getattr(skae, name)(**params, epochs=1, batch_size=32, random_state=0)
+
+
+def training_batches(x, *, batch_size, seed, shuffle=True, multiple_of=1, subset=None, **kwargs):
+    """The batches of whole passes that an autoencoder's fit feeds Keras (``skae._training.Batches``)."""
+    from skae._training import Batches, Epochs
+
+    n = x.shape[0] if subset is None else len(subset)
+    schedule = Epochs(n, batch_size=batch_size, seed=seed, shuffle=shuffle, multiple_of=multiple_of)
+    return Batches(x, schedule, subset=subset, **kwargs)
+
+
+def step_batches(x, targets, *, batch_size, seed, first_step, n_steps, multiple_of=1, **kwargs):
+    """The steps of deep clustering's fine-tuning rounds (``skae._training.Batches`` of ``Steps``)."""
+    from skae._training import Batches, Steps
+
+    schedule = Steps(
+        x.shape[0], batch_size=batch_size, seed=seed, first_step=first_step, n_steps=n_steps, multiple_of=multiple_of
+    )
+    return Batches(x, schedule, targets=targets, **kwargs)

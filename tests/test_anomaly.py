@@ -99,9 +99,9 @@ def test_offset_scores_a_seeded_subset_of_large_training_sets(monkeypatch, digit
     # Above OFFSET_SAMPLES rows, fit scores that many rows (no full extra
     # pass), drawn from random_state: the threshold is reproducible and
     # close to the quantile over all rows.
-    from skae import _base
+    from skae import _outliers
 
-    monkeypatch.setattr(_base, "OFFSET_SAMPLES", 400)
+    monkeypatch.setattr(_outliers, "OFFSET_SAMPLES", 400)
     X = digits[0]
     first = DenseAutoencoder(hidden_layer_sizes=(16,), latent_dim=4, epochs=2, random_state=0).fit(X)
     again = DenseAutoencoder(hidden_layer_sizes=(16,), latent_dim=4, epochs=2, random_state=0).fit(X)

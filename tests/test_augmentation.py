@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from _helpers import small_conv, small_dec, small_dense
+from _helpers import small_conv, small_dec, small_dense, step_batches, training_batches
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skae import DeepEmbeddedClustering
-from skae._training import StepBatches, TrainingBatches, _turned, random_shift, shift_pixels
+from skae._augment import _turned, random_shift, shift_pixels
+from skae._training import Trainer
 
 
 def one_dot_images(n, size=9):
@@ -26,15 +27,15 @@ def dot_offsets(images, size=9):
 
 @pytest.fixture
 def fine_tuning_moves(monkeypatch):
-    """The keyword arguments of every ``StepBatches`` built while the test runs: DEC's fine-tuning moves."""
+    """The image moves of every round of fine-tuning steps run while the test runs: DEC's fine-tuning moves."""
     seen = []
-    original = StepBatches.__init__
+    original = Trainer.fit_steps
 
-    def spy(self, *args, **kwargs):
-        seen.append(kwargs)
-        original(self, *args, **kwargs)
+    def spy(self, model, x, targets, plan, **kwargs):
+        seen.append(plan.moves)
+        return original(self, model, x, targets, plan, **kwargs)
 
-    monkeypatch.setattr(StepBatches, "__init__", spy)
+    monkeypatch.setattr(Trainer, "fit_steps", spy)
     return seen
 
 
@@ -98,7 +99,7 @@ def test_random_shift_turns_by_at_most_the_given_degrees_and_keeps_the_draws_of_
 
 def test_training_batches_move_input_and_target_together_and_reproducibly():
     x = one_dot_images(40).reshape(40, 1, 81)[:, 0]
-    batches = TrainingBatches(x, batch_size=20, seed=0, image_shape=(9, 9), shift=(2, 2))
+    batches = training_batches(x, batch_size=20, seed=0, image_shape=(9, 9), shift=(2, 2))
     inputs, targets = batches[0]
     np.testing.assert_array_equal(inputs, targets)
     assert np.any(dot_offsets(inputs.reshape(-1, 9, 9)) != 0)
@@ -109,7 +110,9 @@ def test_training_batches_move_input_and_target_together_and_reproducibly():
 
 def test_training_batches_shift_then_corrupt_the_input_only():
     x = np.ones((40, 64), np.float32)
-    batches = TrainingBatches(x, batch_size=40, seed=0, noise="mask", noise_level=0.5, image_shape=(8, 8), shift=(1, 1))
+    batches = training_batches(
+        x, batch_size=40, seed=0, noise="mask", noise_level=0.5, image_shape=(8, 8), shift=(1, 1)
+    )
     inputs, targets = batches[0]
     assert np.all(inputs <= targets)  # the mask only ever erases the moved target
     assert np.mean(inputs[targets == 1] == 0) == pytest.approx(0.5, abs=0.05)
@@ -119,14 +122,14 @@ def test_step_batches_move_the_inputs_and_the_reconstruction_target_not_the_assi
     x = one_dot_images(30).reshape(30, -1)
     p = np.random.default_rng(0).random((30, 3)).astype(np.float32)
     moves = {"image_shape": (9, 9), "shift": (2, 2)}
-    batches = StepBatches(x, (p, None), batch_size=10, seed=0, first_step=0, n_steps=3, **moves)
+    batches = step_batches(x, (p, None), batch_size=10, seed=0, first_step=0, n_steps=3, **moves)
     xb, (pb, target) = batches[0]
-    rows = batches.rows(0)
+    rows = batches.schedule.rows(0)[0]
     np.testing.assert_array_equal(pb, p[rows])
     np.testing.assert_array_equal(target, xb)
     assert np.any(dot_offsets(xb.reshape(-1, 9, 9)) != 0)
     # A round that starts later draws the moves of the same global steps.
-    later = StepBatches(x, (p, None), batch_size=10, seed=0, first_step=1, n_steps=2, **moves)
+    later = step_batches(x, (p, None), batch_size=10, seed=0, first_step=1, n_steps=2, **moves)
     np.testing.assert_array_equal(later[0][0], batches[1][0])
 
 
@@ -164,10 +167,10 @@ def test_shift_on_flat_rows_of_a_dense_model_says_what_to_give(digits):
 
 def test_training_batches_turn_input_and_target_together():
     x = np.random.default_rng(0).random((40, 81)).astype(np.float32)
-    batches = TrainingBatches(x, batch_size=20, seed=0, image_shape=(9, 9), rotation=15.0)
+    batches = training_batches(x, batch_size=20, seed=0, image_shape=(9, 9), rotation=15.0)
     inputs, targets = batches[0]
     np.testing.assert_array_equal(inputs, targets)
-    assert not np.allclose(inputs, x[np.sort(batches._order[:20])])
+    assert not np.allclose(inputs, x[batches.schedule.rows(0)[0]])
     np.testing.assert_array_equal(batches[0][0], inputs)  # the same batch, the same turns
 
 

@@ -170,17 +170,17 @@ def test_defaults_match_the_presets_and_there_is_no_score():
 
 
 def test_fine_tuning_batches_continue_one_stream_of_passes():
-    from skae._training import StepBatches
+    from _helpers import step_batches
 
     x = np.arange(10, dtype=np.float32)[:, None]
     p = np.eye(10, dtype=np.float32)
-    rounds = [StepBatches(x, p, batch_size=4, seed=3, first_step=k * 2, n_steps=2) for k in range(3)]
-    rows = np.concatenate([r.rows(i) for r in rounds for i in range(len(r))])
+    rounds = [step_batches(x, p, batch_size=4, seed=3, first_step=k * 2, n_steps=2) for k in range(3)]
+    rows = np.concatenate([r.schedule.rows(i)[0] for r in rounds for i in range(len(r))])
     expected = np.concatenate([np.random.default_rng((3, n)).permutation(10) for n in (0, 1)])
     np.testing.assert_array_equal(rows, expected)
     xb, pb = rounds[1][0]
     np.testing.assert_array_equal(pb.argmax(axis=1), xb[:, 0].astype(int))
-    xb, (pb, target) = StepBatches(x, (p, None), batch_size=4, seed=3, first_step=0, n_steps=1)[0]
+    xb, (pb, target) = step_batches(x, (p, None), batch_size=4, seed=3, first_step=0, n_steps=1)[0]
     np.testing.assert_array_equal(target, xb)
 
 

@@ -3,16 +3,16 @@
 import keras
 import numpy as np
 import pytest
+from _helpers import training_batches
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skae import ConvAutoencoder, DenseAutoencoder, VariationalAutoencoder
-from skae._training import TrainingBatches
 
 SMALL = dict(hidden_layer_sizes=(32,), latent_dim=8, batch_size=64, random_state=0)
 
 
 def make_training_data(x, **kwargs):
-    return TrainingBatches(x, **kwargs)
+    return training_batches(x, **kwargs)
 
 
 def first_epochs(dataset, n_epochs=2):

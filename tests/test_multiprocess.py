@@ -180,13 +180,13 @@ def test_torch_names_the_upstream_issue(digits):
     ],
 )
 def test_the_processes_shares_make_the_one_process_batch(params):
-    from skae._training import TrainingBatches
+    from _helpers import training_batches
 
     # 203 rows over 2 devices in batches of 32: the last batch holds 10 rows.
     x = np.random.default_rng(0).random((203, 64), dtype=np.float32)
-    whole = TrainingBatches(x, batch_size=32, seed=7, multiple_of=2, **params)
+    whole = training_batches(x, batch_size=32, seed=7, multiple_of=2, **params)
     halves = [
-        TrainingBatches(
+        training_batches(
             x, batch_size=32, seed=7, multiple_of=2, part=lambda n, i=i: slice(i * n // 2, (i + 1) * n // 2), **params
         )
         for i in range(2)

@@ -22,12 +22,12 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 
 from skae import _inference
+from skae._augment import _turned, random_shift
 from skae._builders import conv_shapes
-from skae._deep_clustering import soft_assignments, target_distribution
+from skae._dec_settings import soft_assignments, target_distribution
 from skae._layout import LayoutRequest, SampleLayout, parse_shape, resolve_layout
 from skae._networks import AutoencoderNetwork
 from skae._persistence import ENCODED, PlainStateMixin, _decode, _encode
-from skae._training import _turned, random_shift
 
 # Hundreds of examples at a few milliseconds each. No deadline: the suite
 # shares two cores with its other workers, where a slow example is load,
