@@ -429,7 +429,7 @@ class AutoencoderTransformer(
             network = self.network_ if resume else self._build_network(layout, seed, trainer)
             x = network.to_model(rows.astype(np.float32, copy=False))
             plan = self._training_plan(network, seed, weights)
-            history = trainer.fit_epochs(network.model, x, plan, initial_epoch=done, epochs=epochs)
+            history = self._fit_epochs(trainer, network, x, plan, initial_epoch=done, epochs=epochs)
             if not resume:
                 self.network_ = network
                 self._record_built()
@@ -500,6 +500,10 @@ class AutoencoderTransformer(
             verbose=self.verbose,
             **network.image_moves(self.shift, self.rotation, owner=type(self).__name__),
         )
+
+    def _fit_epochs(self, trainer, network, x, plan, **epochs):
+        """Train ``network.model`` on ``x`` as ``plan`` says (a kind whose loss is not the model's overrides it)."""
+        return trainer.fit_epochs(network.model, x, plan, **epochs)
 
     # ------------------------------------------------------------------
     # Inference: validate X against the fitted layout, then the network

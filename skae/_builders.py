@@ -139,6 +139,20 @@ def conv_decoder_layers(image_shape, last_size, filters, kernel_size, strides, a
     return stack
 
 
+def _mean_and_log_var(inputs):
+    """Split a VAE's latent parameters into the mean and the (clipped) log-variance."""
+    mean, log_var = keras.ops.split(inputs, 2, axis=-1)
+    # Unscaled input can drive the encoder's log-variance high enough for
+    # exp() to overflow and turn the loss into NaN; standard deviations
+    # outside [e^-10, e^10] are of no use anyway.
+    return mean, keras.ops.clip(log_var, -20.0, 20.0)
+
+
+def gaussian_kl(mean, log_var):
+    """Each row's KL divergence from the standard normal prior to the diagonal Gaussian ``(mean, log_var)``."""
+    return -0.5 * keras.ops.sum(1.0 + log_var - keras.ops.square(mean) - keras.ops.exp(log_var), axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="skae")
 class GaussianSampler(layers.Layer):
     """A variational autoencoder's latent layer.
@@ -172,14 +186,9 @@ class GaussianSampler(layers.Layer):
 
     def call(self, inputs, training=False):
         """Return a sample of the latent code while training, else its mean."""
-        mean, log_var = keras.ops.split(inputs, 2, axis=-1)
-        # Unscaled input can drive the encoder's log-variance high enough for
-        # exp() to overflow and turn the loss into NaN; standard deviations
-        # outside [e^-10, e^10] are of no use anyway.
-        log_var = keras.ops.clip(log_var, -20.0, 20.0)
+        mean, log_var = _mean_and_log_var(inputs)
         if self.kl_weight:
-            kl = -0.5 * keras.ops.sum(1.0 + log_var - keras.ops.square(mean) - keras.ops.exp(log_var), axis=-1)
-            self.add_loss(self.kl_weight * keras.ops.mean(kl))
+            self.add_loss(self.kl_weight * keras.ops.mean(gaussian_kl(mean, log_var)))
         if not training:
             return mean
         eps = keras.random.normal(keras.ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator)
@@ -188,6 +197,45 @@ class GaussianSampler(layers.Layer):
     def get_config(self):
         """Return the layer's configuration."""
         return {**super().get_config(), "kl_weight": self.kl_weight, "seed": self.seed}
+
+
+class _RowKL(layers.Layer):
+    """Each row's weighted KL term, from a VAE's latent parameters: an output to weigh row by row."""
+
+    def __init__(self, kl_weight, **kwargs):
+        super().__init__(**kwargs)
+        self.kl_weight = float(kl_weight)
+
+    def call(self, inputs):
+        return self.kl_weight * gaussian_kl(*_mean_and_log_var(inputs))
+
+
+def _row_loss(y_true, y_pred):
+    return y_pred
+
+
+def row_kl_model(network, loss):
+    """Return a VAE's training model for weighted rows, its sampler, and the sampler's ``kl_weight``.
+
+    The model is ``network.model`` with a second output, each row's KL
+    term, so that a sample weight scales a row's whole loss (Keras adds a
+    layer's own ``add_loss`` unweighted). It shares every layer and the
+    optimizer with ``network.model``; train it with the sampler's own KL
+    term off (``sampler.kl_weight = 0``), or the term counts twice.
+    """
+    encoder, model = network.encoder, network.model
+    sampler = encoder.layers[-1]
+    inputs = keras.Input(network.layout.sample_shape)
+    params = inputs
+    for layer in encoder.layers[:-1]:
+        params = layer(params)
+    code = sampler(params)
+    for layer in model.layers[1:-1]:  # latent_l1, where set
+        code = layer(code)
+    outputs = [network.decoder(code), _RowKL(sampler.kl_weight, name="row_kl")(params)]
+    weighted = keras.Model(inputs, outputs, name="weighted_rows")
+    weighted.compile(optimizer=model.optimizer, loss=[loss, _row_loss])
+    return weighted, sampler, sampler.kl_weight
 
 
 def make_optimizer(spec, learning_rate=None, params=None):

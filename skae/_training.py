@@ -391,10 +391,11 @@ class Trainer:
             return [int(seed) for seed in seeds]
         return [int(seed) for seed in self.processes.gather(seeds)[0]]
 
-    def fit_epochs(self, model, x, plan, *, initial_epoch=0, epochs=1):
+    def fit_epochs(self, model, x, plan, *, targets=None, initial_epoch=0, epochs=1):
         """Train the compiled ``model`` to reconstruct ``x`` for ``epochs`` passes; return their logs.
 
-        ``plan.validation_fraction`` holds out rows for ``val_loss``;
+        ``targets`` as for :class:`Batches` (None: ``x`` itself, an
+        autoencoder's). ``plan.validation_fraction`` holds out rows for ``val_loss``;
         ``plan.early_stopping`` watches it (or the training loss). Ctrl-C
         after a completed epoch keeps that epoch's weights and warns; a
         non-finite loss raises ``FloatingPointError``.
@@ -405,6 +406,7 @@ class Trainer:
         batches = Batches(
             x,
             Epochs(n_train, batch_size=plan.batch_size, seed=plan.seed, multiple_of=n_devices),
+            targets=targets,
             **plan.weights,
             noise=plan.noise,
             noise_level=plan.noise_level,
@@ -417,6 +419,7 @@ class Trainer:
             validation = Batches(
                 x,
                 Epochs(len(val_rows), batch_size=plan.batch_size, seed=plan.seed, shuffle=False, multiple_of=n_devices),
+                targets=targets,
                 **plan.weights,
                 subset=val_rows,
                 part=self.placement.part,

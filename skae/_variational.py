@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,7 +15,7 @@ from ._base import AutoencoderTransformer
 from ._conv import CONV_CONSTRAINTS, ImageInputMixin
 from ._dense import _decoder_sizes
 from ._docstrings import fill_shared_parameters
-from ._layout import LayoutRequest
+from ._layout import LayoutRequest, n_rows
 from ._params import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, store_init_params
 from ._validation import positive_ints
 
@@ -204,6 +205,28 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
             "decoder",
         )
         return encoder, decoder, (self.latent_dim,)
+
+    def _fit_epochs(self, trainer, network, x, plan, **epochs):
+        """Train as the base class does; with sample weights, on a model whose second output is each row's KL term.
+
+        The sampler adds its KL term to the loss unweighted (a Keras
+        layer's ``add_loss`` sees no weights), so a weighted fit trains
+        the same layers through :func:`skae._builders.row_kl_model`, where
+        a weight scales a row's reconstruction and KL terms alike.
+        """
+        if plan.sample_weight is None or not self.beta:
+            return super()._fit_epochs(trainer, network, x, plan, **epochs)
+        from . import _builders
+
+        with trainer.build_scope():
+            model, sampler, kl_weight = _builders.row_kl_model(network, self.loss)
+        plan = replace(plan, weight_axes=(plan.weight_axes, 0))
+        sampler.kl_weight = 0.0
+        try:
+            history = trainer.fit_epochs(model, x, plan, targets=(None, np.zeros(n_rows(x), np.float32)), **epochs)
+        finally:
+            sampler.kl_weight = kl_weight
+        return {key: history[key] for key in ("loss", "val_loss") if key in history}
 
     def sample(self, n_samples=1, random_state=None):
         """Generate new samples by decoding draws from the latent prior.

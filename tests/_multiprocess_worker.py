@@ -79,6 +79,12 @@ def fit_case():
     # Validation split and early stopping: the same epochs in every process.
     stopped = dense(epochs=4, validation_fraction=0.2, early_stopping=True, patience=1).fit(X)
     result["val_loss"] = stopped.history_["val_loss"]
+    # Sample weights: each process feeds its share of every batch's weights.
+    weights = np.random.default_rng(1).uniform(0.0, 2.0, len(X))
+    weighted = dense(validation_fraction=0.2).fit(X, sample_weight=weights)
+    result["weighted_loss"] = weighted.history_["loss"] + weighted.history_["val_loss"]
+    result["weighted_codes"] = weighted.transform(X[:16]).tolist()
+    result["weighted_offset"] = weighted.offset_
     # A user's own network, from builder functions.
     own = skae.AutoencoderTransformer(
         encoder=encoder, decoder=decoder, epochs=2, batch_size=32, random_state=0, distribute_strategy="mirrored"
@@ -99,6 +105,11 @@ def fit_case():
     result["dec_rows_read"] = sum(read)
     result["dec_codes"] = dec.transform(X[:16]).tolist()
     result["dec_labels"] = dec.labels_.tolist()
+    weighted_dec = skae.DeepEmbeddedClustering(
+        3, autoencoder=dense(), pretrain_epochs=2, max_iter=20, update_interval=10, batch_size=32, random_state=0
+    ).fit(X[:202], sample_weight=weights[:202])
+    result["weighted_dec_codes"] = weighted_dec.transform(X[:16]).tolist()
+    result["weighted_dec_labels"] = weighted_dec.labels_.tolist()
     # random_state=None: the processes take process 0's seed (for DEC's
     # seeds too), so they agree with each other, not with the reference.
     result["unseeded_codes"] = dense(epochs=1, random_state=None).fit(X).transform(X[:16]).tolist()

@@ -106,9 +106,14 @@ def test_two_processes_train_the_model_one_process_trains(fits):
             "val_loss",
             "own_codes",
             "dec_codes",
+            "weighted_loss",
+            "weighted_codes",
+            "weighted_offset",
+            "weighted_dec_codes",
         ):
             np.testing.assert_allclose(result[key], one[key], rtol=TOLERANCE, atol=TOLERANCE, err_msg=key)
         assert result["dec_labels"] == one["dec_labels"]
+        assert result["weighted_dec_labels"] == one["weighted_dec_labels"]
         assert 2 * result["dec_rows_read"] == one["dec_rows_read"]
     np.testing.assert_array_equal(two[0]["unseeded_codes"], two[1]["unseeded_codes"])
     assert two[0]["unseeded_dec_labels"] == two[1]["unseeded_dec_labels"]

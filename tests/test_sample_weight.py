@@ -55,15 +55,24 @@ def test_weights_change_the_fit_and_their_scale_does_not(kind, digits):
     np.testing.assert_allclose(scaled.transform(X), weighted.transform(X), rtol=1e-4, atol=1e-5)
 
 
-def test_rows_of_weight_zero_leave_no_trace(digits):
+@pytest.mark.parametrize(
+    ("make", "params"),
+    [
+        (small_dense, {"noise": "mask", "noise_level": 0.2, "validation_fraction": 0.2}),
+        # A VAE's weight scales its whole loss, the KL term too.
+        (small_vae, {"validation_fraction": 0.2}),
+        (small_vae, {"architecture": "conv", "image_shape": (8, 8), "filters": (4,)}),
+    ],
+    ids=["dense", "vae", "conv-vae"],
+)
+def test_rows_of_weight_zero_leave_no_trace(make, params, digits):
     # A row of weight 0 adds exactly 0 to every gradient: whatever it holds,
-    # the fit is the same, bit for bit (the dense network has no batch statistics).
+    # the fit is the same, bit for bit (the networks have no batch statistics).
     X = digits[0][:200]
     w = weights_of(len(X))
     garbage = X.copy()
     garbage[w == 0] = np.random.default_rng(1).random(((w == 0).sum(), X.shape[1]), dtype=np.float32)
-    params = {"noise": "mask", "noise_level": 0.2, "validation_fraction": 0.2}
-    same_fit(small_dense(**params).fit(garbage, sample_weight=w), small_dense(**params).fit(X, sample_weight=w), X)
+    same_fit(make(**params).fit(garbage, sample_weight=w), make(**params).fit(X, sample_weight=w), X)
 
 
 def test_validation_rows_keep_their_weights_and_early_stopping_watches_them(digits):
