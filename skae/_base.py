@@ -404,10 +404,12 @@ class AutoencoderTransformer(
         """
         return self._train(X, sample_weight, resume=True, epochs=1)
 
-    def _train(self, X, sample_weight, *, resume, epochs):
+    def _train(self, X, sample_weight, *, resume, epochs, finite=False):
         """Check, build (unless ``resume``), train and record: ``fit`` and ``partial_fit``.
 
-        A failed call leaves a fitted estimator as it was (see ``_rollback``).
+        ``finite``: X is float samples validated already (deep clustering's
+        pretraining), whose values are not read again. A failed call leaves
+        a fitted estimator as it was (see ``_rollback``).
         """
         from ._rollback import Rollback
 
@@ -417,7 +419,8 @@ class AutoencoderTransformer(
             from . import _training
 
             layout = self.network_.layout if resume else None
-            rows, layout = check_input(self, X, layout=layout, request=None if resume else self._layout_request())
+            request = None if resume else self._layout_request()
+            rows, layout = check_input(self, X, layout=layout, request=request, finite=finite)
             weights = check_sample_weight(sample_weight, n_rows(rows))
             if resume:
                 rollback.keep(self.network_.model)

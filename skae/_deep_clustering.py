@@ -358,7 +358,8 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                 # X is checked here, once (this records n_features_in_ and
                 # feature_names_in_ on DEC, the estimator the caller gave X
                 # to). The autoencoder gets the float samples, in X's own
-                # shape, and learns its layout from them.
+                # shape, and learns its layout from them without reading
+                # their values again.
                 rows, data = check_input(self, X, request=self._data_request())
                 weights = check_sample_weight(sample_weight, n_rows(rows))
                 samples = data.restore(rows) if data.is_nd else rows
@@ -366,7 +367,10 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                 epochs = self._pretrain_epochs(n_samples, shift or rotation)
                 autoencoder = self._make_autoencoder(ae_seed, shift, epochs, rotation)
                 self._say(f"Pretraining {type(autoencoder).__name__} for {epochs} epochs ...")
-                autoencoder.fit(samples, sample_weight=None if weights is None else sample_weight)
+                # Validated above: the autoencoder checks their shape, not their values again.
+                autoencoder._train(
+                    samples, None if weights is None else sample_weight, resume=False, epochs=epochs, finite=True
+                )
                 network = autoencoder.network_
                 x = network.to_model(rows.astype(np.float32, copy=False))
             with times("kmeans"):

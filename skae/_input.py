@@ -35,7 +35,7 @@ __all__ = ["FLOAT_DTYPES", "OUTPUT_REACH", "check_input", "check_sample_weight",
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
-def check_input(estimator, X, *, request=None, layout=None):
+def check_input(estimator, X, *, request=None, layout=None, finite=False):
     """Validate X for ``estimator`` and return ``(rows, layout)``: 2-D float rows and their layout.
 
     Parameters
@@ -51,6 +51,10 @@ def check_input(estimator, X, *, request=None, layout=None):
         resolved from X and the features are recorded.
     layout : SampleLayout or None
         After ``fit``: the fitted layout X must fit.
+    finite : bool, default=False
+        X is float samples that another estimator has validated already
+        (deep clustering hands its autoencoder the samples it checked): the
+        shapes and the layout are checked, the values not read again.
 
     Returns
     -------
@@ -63,14 +67,16 @@ def check_input(estimator, X, *, request=None, layout=None):
     if not reset and is_plain_rows(estimator, X):
         return X, layout
     if sparse.issparse(X):
-        return _check_sparse(estimator, X, request, layout)
+        return _check_sparse(estimator, X, request, layout, finite)
     ndim = input_ndim(X)
     if reset:
         nd_input = request.nd_input or ()
     else:
         nd_input = ANY_ND_INPUT if layout.is_nd else ()
     if ndim > 2 and ndim in nd_input:
-        samples = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES, input_name="X", estimator=estimator)
+        samples = check_array(
+            X, allow_nd=True, dtype=FLOAT_DTYPES, input_name="X", estimator=estimator, ensure_all_finite=not finite
+        )
         data_shape = samples.shape[1:]
         if not reset and not layout.accepts(data_shape):
             noun = "images" if len(layout.sample_shape) == 3 else "samples"
@@ -83,12 +89,12 @@ def check_input(estimator, X, *, request=None, layout=None):
         # checks the feature count on the flat view.
         rows = validate_data(estimator, samples.reshape(len(samples), -1), reset=reset, ensure_all_finite=False)
     else:
-        rows = validate_data(estimator, X, reset=reset, dtype=FLOAT_DTYPES)
+        rows = validate_data(estimator, X, reset=reset, dtype=FLOAT_DTYPES, ensure_all_finite=not finite)
         data_shape = (rows.shape[1],)
     return rows, (resolve_layout(data_shape, request) if reset else layout)
 
 
-def _check_sparse(estimator, X, request, layout):
+def _check_sparse(estimator, X, request, layout, finite=False):
     """Validate scipy sparse X as CSR float rows, for a model whose samples are flat rows.
 
     The rows stay sparse: training and inference densify one batch at a
@@ -108,7 +114,9 @@ def _check_sparse(estimator, X, request, layout):
             f"samples take sparse input. Got a sparse {type(X).__name__} of shape {X.shape}. Densify it with "
             "X.toarray(), or use an estimator of flat rows, such as DenseAutoencoder, which takes it sparse."
         )
-    rows = validate_data(estimator, X, reset=request is not None, dtype=FLOAT_DTYPES, accept_sparse="csr")
+    rows = validate_data(
+        estimator, X, reset=request is not None, dtype=FLOAT_DTYPES, accept_sparse="csr", ensure_all_finite=not finite
+    )
     return rows, layout
 
 

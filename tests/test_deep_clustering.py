@@ -284,3 +284,22 @@ def test_clustering_layer_matches_numpy_and_round_trips():
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     with pytest.raises(ValueError, match="Received: n_clusters=0"):
         ClusteringLayer(0)
+
+
+def test_x_is_read_for_its_values_once(monkeypatch, digits):
+    # DEC checks X's values; its autoencoder checks the shapes of the float
+    # samples it is handed, not their values again.
+    from skae import _input
+
+    checks = []
+    validate = _input.validate_data
+
+    def spy(estimator, X, **kwargs):
+        checks.append((type(estimator).__name__, kwargs.get("ensure_all_finite", True)))
+        return validate(estimator, X, **kwargs)
+
+    monkeypatch.setattr(_input, "validate_data", spy)
+    small_dec(max_iter=5).fit(digits[0][:100])
+    assert checks[:2] == [("DeepEmbeddedClustering", True), ("DenseAutoencoder", False)]
+    with pytest.raises(ValueError, match="NaN"):
+        small_dec().fit(np.full((20, 64), np.nan))

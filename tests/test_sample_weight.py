@@ -275,6 +275,18 @@ def test_deep_clustering_unit_weights_are_no_weights_and_others_count(digits):
         small_dec().fit(X, sample_weight=w[:-1])
 
 
+def test_idec_of_images_weighs_the_assignments_and_each_pixel_of_the_reconstruction(digits):
+    # Fine-tuning's two losses have one value a row and one a pixel: each
+    # gets the row's weight in its own shape.
+    X = digits[0][:200].reshape(-1, 8, 8)
+    w = weights_of(len(X))
+    settings = {"autoencoder": small_conv(latent_dim=10), "reconstruction_weight": 0.5, "max_iter": 20}
+    weighted = small_dec(**settings).fit(X, sample_weight=w)
+    assert weighted.n_iter_ > 0
+    assert not np.array_equal(weighted.cluster_centers_, small_dec(**settings).fit(X).cluster_centers_)
+    np.testing.assert_array_equal(weighted.predict(X), weighted.labels_)
+
+
 def test_the_target_distribution_divides_by_the_weighted_cluster_frequency():
     from skae._dec_settings import target_distribution
 
