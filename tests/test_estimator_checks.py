@@ -102,6 +102,10 @@ def _checks():
             # An expected failure comes as a pytest.param carrying its xfail mark.
             (est, check), marks = (item.values, list(item.marks)) if hasattr(item, "values") else (item, [])
             name = getattr(check, "func", check).__name__
+            if name in WEIGHTS_ARE_NOT_REPEATS:
+                # Known to fail by design: skipped rather than run to fail
+                # (each fits four times, on dense and on sparse data).
+                marks = [pytest.mark.skip(reason=WEIGHTS_ARE_NOT_REPEATS[name])]
             # The three autoencoders (the defaults, and the dense VAE): CI
             # also runs their checks under JAX and PyTorch.
             if index in BACKEND_SET:

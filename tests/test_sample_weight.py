@@ -1,4 +1,11 @@
-"""Sample weights and metadata routing: every estimator, on every backend."""
+"""Sample weights and metadata routing: every estimator, on every backend.
+
+The tests that reach Keras's weighted loss (a weight per row, per pixel,
+per output; the validation rows; the VAE's KL term) are in the backend
+set that CI also runs under JAX and PyTorch; the checks of the weights
+themselves, the scores and the routing are scikit-learn's and NumPy's,
+the same on every backend.
+"""
 
 import warnings
 
@@ -18,8 +25,6 @@ from skae._input import check_sample_weight
 from skae._outliers import weighted_quantile
 from skae._training import split_validation
 
-pytestmark = pytest.mark.backends
-
 MAKERS = {"dense": small_dense, "conv": small_conv, "vae": small_vae, "wrapper": small_wrapper}
 
 
@@ -36,6 +41,7 @@ def same_fit(a, b, X):
     assert a.offset_ == b.offset_
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("kind", MAKERS)
 def test_unit_weights_fit_the_same_bits_as_no_weights(kind, digits):
     X = digits[0][:150]
@@ -55,6 +61,7 @@ def test_weights_change_the_fit_and_their_scale_does_not(kind, digits):
     np.testing.assert_allclose(scaled.transform(X), weighted.transform(X), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize(
     ("make", "params"),
     [
@@ -75,6 +82,7 @@ def test_rows_of_weight_zero_leave_no_trace(make, params, digits):
     same_fit(make(**params).fit(garbage, sample_weight=w), make(**params).fit(X, sample_weight=w), X)
 
 
+@pytest.mark.backends
 def test_validation_rows_keep_their_weights_and_early_stopping_watches_them(digits):
     X = digits[0][:200]
     ae = small_dense(epochs=8, validation_fraction=0.25, early_stopping=True, patience=2, random_state=3)
@@ -177,6 +185,7 @@ def test_partial_fit_warm_start_and_save_keep_training_with_weights(digits, tmp_
     assert len(warm.history_["loss"]) == 4
 
 
+@pytest.mark.backends
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(counts=st.lists(st.integers(0, 3), min_size=12, max_size=12).filter(lambda c: sum(c) > 0))
 def test_integer_weights_train_like_repeated_rows(counts, digits):
@@ -261,6 +270,7 @@ def test_deep_clustering_in_a_pipeline_gets_the_weights(digits):
 # Deep clustering
 
 
+@pytest.mark.backends
 def test_deep_clustering_unit_weights_are_no_weights_and_others_count(digits):
     X = digits[0][:200]
     plain = small_dec(max_iter=20).fit(X)
@@ -275,6 +285,7 @@ def test_deep_clustering_unit_weights_are_no_weights_and_others_count(digits):
         small_dec().fit(X, sample_weight=w[:-1])
 
 
+@pytest.mark.backends
 def test_idec_of_images_weighs_the_assignments_and_each_pixel_of_the_reconstruction(digits):
     # Fine-tuning's two losses have one value a row and one a pixel: each
     # gets the row's weight in its own shape.
