@@ -248,6 +248,20 @@ def test_a_search_routes_the_weights_to_the_autoencoders_fit_and_score(digits):
     assert scores[0] != pytest.approx(fold.score(X[test]), rel=1e-6)
 
 
+def test_fit_transform_takes_weights_and_a_routed_pipeline_passes_them_to_an_inner_autoencoder(digits):
+    from sklearn.cluster import KMeans
+
+    X = digits[0][:150]
+    w = weights_of(len(X))
+    by_hand = small_dense().fit(X, sample_weight=w)
+    np.testing.assert_array_equal(small_dense().fit_transform(X, sample_weight=w), by_hand.transform(X))
+    with sklearn.config_context(enable_metadata_routing=True):
+        ae = small_dense().set_fit_request(sample_weight=True)
+        kmeans = KMeans(3, n_init=2, random_state=0).set_fit_request(sample_weight=False)
+        fitted = Pipeline([("ae", ae), ("kmeans", kmeans)]).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(fitted[0].transform(X), by_hand.transform(X))
+
+
 def test_without_routing_a_pipeline_passes_weights_by_step_name(digits):
     X = digits[0][:150]
     w = weights_of(len(X))
