@@ -404,12 +404,14 @@ class AutoencoderTransformer(
         """
         return self._train(X, sample_weight, resume=True, epochs=1)
 
-    def _train(self, X, sample_weight, *, resume, epochs, finite=False):
+    def _train(self, X, sample_weight, *, resume, epochs, checked=False):
         """Check, build (unless ``resume``), train and record: ``fit`` and ``partial_fit``.
 
-        ``finite``: X is float samples validated already (deep clustering's
-        pretraining), whose values are not read again. A failed call leaves
-        a fitted estimator as it was (see ``_rollback``).
+        ``checked``: X is float samples, and ``sample_weight`` the output of
+        ``check_sample_weight``, that another estimator validated already
+        (deep clustering's pretraining): X's values and the weights are not
+        read again. A failed call leaves a fitted estimator as it was (see
+        ``_rollback``).
         """
         from ._rollback import Rollback
 
@@ -420,8 +422,8 @@ class AutoencoderTransformer(
 
             layout = self.network_.layout if resume else None
             request = None if resume else self._layout_request()
-            rows, layout = check_input(self, X, layout=layout, request=request, finite=finite)
-            weights = check_sample_weight(sample_weight, n_rows(rows))
+            rows, layout = check_input(self, X, layout=layout, request=request, finite=checked)
+            weights = sample_weight if checked else check_sample_weight(sample_weight, n_rows(rows))
             if resume:
                 rollback.keep(self.network_.model)
             else:

@@ -367,10 +367,9 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
                 epochs = self._pretrain_epochs(n_samples, shift or rotation)
                 autoencoder = self._make_autoencoder(ae_seed, shift, epochs, rotation)
                 self._say(f"Pretraining {type(autoencoder).__name__} for {epochs} epochs ...")
-                # Validated above: the autoencoder checks their shape, not their values again.
-                autoencoder._train(
-                    samples, None if weights is None else sample_weight, resume=False, epochs=epochs, finite=True
-                )
+                # Validated above: the autoencoder checks the samples' shape,
+                # not their values or the weights again.
+                autoencoder._train(samples, weights, resume=False, epochs=epochs, checked=True)
                 network = autoencoder.network_
                 x = network.to_model(rows.astype(np.float32, copy=False))
             with times("kmeans"):

@@ -9,11 +9,13 @@ this module applies them to X and words the errors.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import check_array, validate_data
 
-from ._layout import ANY_ND_INPUT, dense_rows, input_ndim, n_rows, resolve_layout
+from ._layout import ANY_ND_INPUT, dense_rows, input_ndim, n_rows, resolve_layout, spread_rows
 
 #: The values an output activation can produce, for the activations skae
 #: builds by name: ``fit`` warns when X lies outside them.
@@ -185,13 +187,10 @@ def warn_out_of_reach(rows, activation, owner):
     reach = OUTPUT_REACH.get(activation) if isinstance(activation, str) else None
     if reach is None:
         return
-    n = n_rows(rows)
-    sampled = dense_rows(rows[np.unique(np.linspace(0, n - 1, min(n, REACH_SAMPLES)).astype(np.intp))])
+    sampled = dense_rows(rows[spread_rows(n_rows(rows), REACH_SAMPLES)])
     low, high = float(sampled.min()), float(sampled.max())
     if reach[0] <= low and high <= reach[1]:
         return
-    import warnings
-
     warnings.warn(
         f"X holds values from {low:g} to {high:g}, but {owner}'s output_activation={activation!r} only produces "
         f"values in [{reach[0]:g}, {reach[1]:g}], so the reconstruction cannot reach them. Scale X to "

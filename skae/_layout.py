@@ -332,6 +332,11 @@ def n_rows(X):
     return X.shape[0]
 
 
+def spread_rows(n, most):
+    """Return at most ``most`` row indices spread evenly over ``n`` rows, first and last included."""
+    return np.unique(np.linspace(0, n - 1, min(n, most)).astype(np.intp))
+
+
 def dense_rows(X, dtype=None):
     """Return a batch of rows as an ndarray: a sparse batch densified (only this batch), else X as it is."""
     if sparse.issparse(X):

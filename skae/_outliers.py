@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._input import check_input
+from ._input import check_input, check_sample_weight
 from ._layout import n_rows
 
 #: Training rows scored to set ``offset_``: all of them up to this many, else a random subset.
@@ -90,8 +90,6 @@ class ReconstructionScoresMixin:
             The (weighted) mean of ``score_samples(X)``; higher is better,
             so ``GridSearchCV`` can rank reconstructions without labels.
         """
-        from ._input import check_sample_weight
-
         scores = self.score_samples(X)
         return float(np.average(scores, weights=check_sample_weight(sample_weight, len(scores))))
 
