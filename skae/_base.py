@@ -256,6 +256,7 @@ class AutoencoderTransformer(
         contamination=0.1,
         warm_start=False,
         distribute_strategy=None,
+        inference="exact",
     ):
         store_init_params(self, locals())
 
@@ -529,7 +530,7 @@ class AutoencoderTransformer(
         """
         check_is_fitted(self)
         rows, _ = check_input(self, X, layout=self.network_.layout)
-        return self.network_.transform(rows)
+        return self.network_.transform(rows, self.inference)
 
     def inverse_transform(self, X):
         """Decode latent codes into reconstructions.
@@ -552,7 +553,40 @@ class AutoencoderTransformer(
                 f"expects latent codes of {self.network_.n_latent} features "
                 "(the output of transform)."
             )
-        return self.network_.inverse_transform(Z)
+        return self.network_.inverse_transform(Z, self.inference)
+
+    def inference_plan(self, part="encoder"):
+        """Return how this machine runs the encoder and decoder: the call sizes in use, and why.
+
+        With ``inference="exact"`` (the default), the first use of the
+        encoder or decoder on this machine and process chooses the call sizes whose
+        kernels give a row the same bits alone or among any rows, by
+        measurement; this method chooses them if nothing has run yet.
+
+        Parameters
+        ----------
+        part : {"encoder", "decoder"}, default="encoder"
+            The encoder runs ``transform`` and, with the decoder, the scores; the decoder
+            ``inverse_transform``.
+
+        Returns
+        -------
+        plan : InferencePlan
+            The sizes, what the probe measured they cost against the bare
+            call, and why; ``print(plan)`` says it in words.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skae import DenseAutoencoder
+        >>> X = np.random.default_rng(0).random((100, 20), dtype=np.float32)
+        >>> ae = DenseAutoencoder(hidden_layer_sizes=(8,), latent_dim=2, epochs=1, random_state=0).fit(X)
+        >>> plan = ae.inference_plan()
+        >>> plan.mode, plan.small <= plan.large
+        ('exact', True)
+        """
+        check_is_fitted(self)
+        return self.network_.inference_plan(part, self.inference)
 
     @property
     def _n_features_out(self):

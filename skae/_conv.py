@@ -210,6 +210,7 @@ class ConvAutoencoder(ImageInputMixin, AutoencoderTransformer):
         contamination=0.1,
         warm_start=False,
         distribute_strategy=None,
+        inference="exact",
     ):
         store_init_params(self, locals())
 

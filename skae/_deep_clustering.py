@@ -270,7 +270,7 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         "tol": [Interval(Real, 0, 1, closed="both")],
         "optimizer": [str, HasMethods(["get_config"]), None],
         # Declared once, with the autoencoders' (skae._params.SHARED).
-        **{name: SHARED_CONSTRAINTS[name] for name in ("batch_size", "random_state", "verbose")},
+        **{name: SHARED_CONSTRAINTS[name] for name in ("batch_size", "random_state", "verbose", "inference")},
     }
     #: Fitted attributes, besides the autoencoder, that ``save`` writes.
     _fitted_attributes = (
@@ -302,6 +302,7 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         batch_size=256,
         random_state=None,
         verbose=0,
+        inference="exact",
     ):
         store_init_params(self, locals())
 
@@ -548,7 +549,21 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         # X is validated once, against the fitted autoencoder's layout.
         network = self.autoencoder_.network_
         rows, _ = check_input(self, X, layout=network.layout)
-        return network.transform(rows)
+        return network.transform(rows, self.inference)
+
+    def inference_plan(self):
+        """Return how this machine runs the encoder for ``transform`` and ``predict``: the call sizes, and why.
+
+        See :meth:`AutoencoderTransformer.inference_plan
+        <skae.AutoencoderTransformer.inference_plan>`.
+
+        Returns
+        -------
+        plan : InferencePlan
+            The sizes, what the probe measured they cost, and why.
+        """
+        check_is_fitted(self)
+        return self.autoencoder_.network_.inference_plan("encoder", self.inference)
 
     def predict_proba(self, X):
         """Soft assignments ``q`` of X to the clusters.

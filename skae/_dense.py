@@ -161,6 +161,7 @@ class DenseAutoencoder(AutoencoderTransformer):
         contamination=0.1,
         warm_start=False,
         distribute_strategy=None,
+        inference="exact",
     ):
         store_init_params(self, locals())
 

@@ -1,4 +1,4 @@
-"""Inference: one compiled function per model, the backend's own way, bit-identical for a row in any batch.
+"""Inference: one compiled function per model, the backend's own way, and a plan that keeps a row's bits its own.
 
 A web server calls ``transform`` on one row at a time, where the fixed
 cost of a call dominates: ``model.predict`` builds a data adapter and
@@ -18,69 +18,110 @@ it always serves the current weights: training ``encoder_`` further, by
 cleared.
 
 A row's output must not depend on the batch it comes in, nor on where it
-sits in it. CPU kernels choose their blocking, and so the order of their
-floating-point sums, by the number of rows of a call: one row alone, a
-row among 20 and a row among 10,000 can differ in the last bits. So no
-call here ever sees a number of rows of its own choosing.
+sits in it. CPU and GPU kernels choose their blocking, and so the order of
+their floating-point sums, by the number of rows of a call: one row alone,
+a row among 20 and a row among 10,000 can differ in the last bits. So no
+call here ever sees a number of rows of its own choosing. A
 :class:`ChunkedModel` runs every input as
 
-* chunks of ``large`` rows (bulk), then
-* the rest in chunks of ``small`` rows, the last one zero-padded (or,
-  where more than ``large / 8`` rows are left, one zero-padded chunk of
-  ``large`` rows),
+* chunks of ``large`` rows (bulk), each one call of the model or
+  ``large / step`` calls of ``step`` rows (inside one compiled
+  ``jax.lax.map`` on JAX), then
+* the rest in calls of ``small`` rows, the last one zero-padded (or, where
+  more than ``large / 8`` rows are left, one zero-padded chunk of
+  ``large`` rows).
 
-with ``(small, large, step)`` from :data:`CHUNKS` for the backend. A chunk of
-``large`` rows is either one call of the model (TensorFlow, PyTorch:
-large calls are what their kernels are fast at) or ``large / step`` calls
-of ``step`` rows inside one compiled loop (JAX, ``jax.lax.map``). The two
-paths give the same bits only if the kernels compute a row the same way at
-both sizes and at every position in a chunk. That holds on the machines
-this was measured on, but it is the kernels' choice, not skae's: so each
-:class:`ChunkedModel` checks it once, when it is compiled, on probe rows
-shifted through the positions of a chunk
-(:meth:`ChunkedModel._large_matches_small`), and where
-it does not hold runs the bulk as a loop of ``small``-row calls too, which
-computes every row the same way by construction. Either way a row's bits
-are those of a ``small``-row call with that row in it.
+Which sizes compute a row alike is the kernels' choice, and it differs
+from one machine to the next, even of the same kind: so the sizes are an
+:class:`InferencePlan` chosen on the machine, once per model and process,
+from measurement (:func:`choose_plan`). It checks the backend's default
+sizes (:data:`CHUNKS`) first; where they disagree, or cost more than
+:data:`DEFAULT_BULK_LIMIT` times the fastest call it timed, it probes the whole
+:data:`LADDER` of call sizes, groups the sizes whose calls give a row the
+same bits at every position, and takes the group whose plan costs least
+(the lower worse ratio of 1 row and bulk, each against the bare call).
+Where that plan's bulk costs more than :data:`WARN_RATIO` times the bare
+call, ``transform`` warns once, and names ``inference="fast"``: one call per
+block of rows, as a plain Keras call runs, for users who do not need a
+row's bits to be its own.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+import time
+import warnings
+from dataclasses import dataclass, field, replace
 
 import keras
 import numpy as np
 
 from ._layout import dense_rows, n_rows
 
+__all__ = [
+    "CHUNKS",
+    "INFERENCE_BATCH_SIZE",
+    "INFERENCE_MODES",
+    "ChunkedModel",
+    "InferencePlan",
+    "InferenceCostWarning",
+    "choose_plan",
+    "compile_model",
+    "predict",
+]
+
 #: Rows per chunk of a memory-bounded pass (the scores, sparse input): one
 #: chunk of conv activations stays around 100 MB. It only bounds memory:
-#: each such chunk runs in ``CHUNKS``' sizes like any input.
+#: each such chunk runs in the plan's sizes like any input.
 INFERENCE_BATCH_SIZE = 4096
-#: ``(small, large, step)`` rows, by backend. ``small`` is what
-#: one row costs: the padding of 1 row to ``small`` costs little against a
-#: call's fixed cost. ``large`` is where bulk inference runs near the speed
-#: of one call on all rows (see ``benchmarks/inference_chunks.py``).
-#: ``step`` is the rows of one call inside a large chunk: TensorFlow and
-#: PyTorch run a large chunk as one call (``step == large``); JAX runs it
-#: as ``large / step`` calls of ``step`` rows in one ``jax.lax.map``,
-#: because its kernels sum a row of an 8-row call another way than of a
-#: 512-row one (measured: rows agree for 2-16 rows a call, and from 51 on;
-#: a 4-row small call took 1.24x / 1.67x the bare 1-row call of the
-#: tutorial dense / conv encoders, an 8-row one 1.46x / 2.27x).
-#: TensorFlow's kernels agreed from 2 to 1,024 rows a call, PyTorch's from
-#: 8 on; each network checks its own when first used.
+#: The backend's default ``(small, large, step)`` rows, checked first on
+#: every machine. ``small`` is what one row costs: padding 1 row to
+#: ``small`` costs little against a call's fixed cost. ``large`` is where
+#: bulk inference runs near the speed of one call on all rows. ``step`` is
+#: the rows of one call inside a large chunk: TensorFlow and PyTorch run a
+#: large chunk as one call (``step == large``); JAX as ``large / step``
+#: calls in one ``jax.lax.map``. Why these sizes, and what they cost on the
+#: machine they were chosen on: ``benchmarks/results.md``, section 17.
 CHUNKS = {"tensorflow": (4, 1024, 1024), "jax": (4, 512, 16), "torch": (8, 1024, 1024)}
-#: Seed of the probe rows that check the large path against the small one.
+#: The call sizes probed where the defaults do not hold (the largest is
+#: lowered for samples so big that it would pass :data:`PROBE_BYTES`).
+LADDER = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+#: The estimated bulk cost (per row, against the fastest call the probe
+#: timed) up to which agreeing default sizes are kept without probing the
+#: ladder. Kept loose: timings vary with the machine's load from one
+#: process to the next, while the plan (so a row's last bits) should not.
+#: The 1-row cost is measured and reported, but decides nothing here: the
+#: defaults' small calls are of a few rows, whose cost is mostly a call's
+#: fixed cost, and under load it varies most.
+DEFAULT_BULK_LIMIT = 1.5
+#: Rounds of interleaved calls that time the sizes a choice depends on
+#: (the fastest round counts), besides the calls that compared their bits.
+TIMING_ROUNDS = 3
+#: A plan found on the ladder replaces agreeing defaults only if its worse
+#: ratio is below this part of theirs, for the same reason.
+SWITCH_GAIN = 0.8
+#: The estimated bulk cost, against the fastest call probed, past which ``transform`` warns.
+WARN_RATIO = 2.0
+#: Rows compared at the start, the middle and the end of the probe rows.
+WINDOW = 16
+#: Seed of the probe rows.
 PROBE_SEED = 20261205
 #: The most bytes of input a large chunk (and so the probe) may hold.
 PROBE_BYTES = 64 * 2**20
 #: The most bytes of input that ``transform`` holds as float32 at once: a
-#: block of large chunks, handed to the backend in one piece.
+#: block of large chunks, handed to the backend in one piece; in the fast
+#: mode, one call.
 BLOCK_BYTES = 16 * 2**20
+#: ``inference``'s values: ``"exact"`` keeps a row's bits its own in any
+#: batch, ``"fast"`` runs blocks of rows as one call each.
+INFERENCE_MODES = ("exact", "fast")
 
 _BUILD_LOCK = threading.Lock()
+
+
+class InferenceCostWarning(UserWarning):
+    """The inference plan that keeps a row's bits its own costs more than :data:`WARN_RATIO` times the bare call."""
 
 
 def _tensorflow_function(model, input_shape):
@@ -155,8 +196,342 @@ def compile_model(model, input_shape):
     return build(model, tuple(input_shape))
 
 
+def _jax_chunk_loop(model, step):
+    """Return ``f(x)`` for ``x`` of a multiple of ``step`` rows: ``step``-row calls in one ``jax.lax.map``."""
+    import jax
+
+    def run(trainable, non_trainable, chunks):
+        def one(chunk):
+            outputs, _ = model.stateless_call(trainable, non_trainable, chunk, training=False)
+            return outputs
+
+        return jax.lax.map(one, chunks)
+
+    compiled = jax.jit(run)
+
+    def call(x):
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+        out = np.asarray(compiled(trainable, non_trainable, x.reshape(-1, step, *x.shape[1:])))
+        return out.reshape(len(x), *out.shape[2:])
+
+    return call
+
+
+def _calls_of(call, rows):
+    """Return ``f(x)`` for ``x`` of a multiple of ``rows`` rows: one ``call`` per ``rows`` rows."""
+
+    def calls(x):
+        return np.concatenate([np.asarray(call(x[start : start + rows])) for start in range(0, len(x), rows)])
+
+    return calls
+
+
+@dataclass(frozen=True)
+class InferencePlan:
+    """How ``transform`` runs a model on this machine: the call sizes in use, and why.
+
+    A fitted estimator's :meth:`~skae.AutoencoderTransformer.inference_plan`
+    returns it; ``str(plan)`` says it in words.
+
+    Attributes
+    ----------
+    backend : str
+        The Keras backend.
+    mode : {"exact", "fast"}
+        ``"exact"``: a row's output has the same bits in any batch, at any
+        position. ``"fast"``: blocks of rows run as one call each, as a
+        plain Keras call would; a row's last bits may depend on its batch.
+    small : int
+        Rows of a call for the last few rows of an input (1 row is padded to
+        ``small``). 0 in the fast mode, which pads nothing.
+    large : int
+        Rows of a bulk chunk (in the fast mode, of one call).
+    step : int
+        Rows of one call inside a bulk chunk; ``large`` where a chunk is one call.
+    loop : {"one call", "compiled loop", "calls"}
+        How a bulk chunk runs: one call of ``large`` rows, ``large / step``
+        calls inside one ``jax.lax.map``, or ``large / step`` calls from Python.
+    agreeing : tuple of int
+        The probed call sizes that give a row the bits of the ``small``-row
+        call, at every position probed.
+    groups : tuple of tuple of int
+        Every group of probed sizes that agree with each other (sizes whose
+        calls changed a row's bits with its position are left out).
+    one_row_ratio, bulk_ratio : float or None
+        Estimated while probing: the time of the ``small``-row call over a
+        1-row call, and the time per row of the bulk over the fastest call
+        probed. None in the fast mode.
+    probe_seconds : float
+        What choosing the plan took (compilation included).
+    reason : str
+        Why this plan, in one sentence.
+    """
+
+    backend: str
+    mode: str
+    small: int
+    large: int
+    step: int
+    loop: str
+    agreeing: tuple = ()
+    groups: tuple = ()
+    one_row_ratio: float | None = None
+    bulk_ratio: float | None = None
+    probe_seconds: float = 0.0
+    reason: str = ""
+
+    @property
+    def worst_ratio(self):
+        """The larger of ``one_row_ratio`` and ``bulk_ratio`` (None in the fast mode)."""
+        if self.one_row_ratio is None:
+            return None
+        return max(self.one_row_ratio, self.bulk_ratio)
+
+    def __str__(self):
+        if self.mode == "fast":
+            return (
+                f"{self.backend}, fast: blocks of up to {self.large} rows, one call each; a row's last bits may "
+                f"depend on its batch. {self.reason}"
+            )
+        bulk = {
+            "one call": f"one call of {self.large} rows",
+            "compiled loop": f"{self.large // self.step} calls of {self.step} rows in one compiled loop",
+            "calls": f"{self.large // self.step} calls of {self.step} rows",
+        }[self.loop]
+        return (
+            f"{self.backend}, exact: bulk in chunks of {self.large} rows ({bulk}), the rest in calls of "
+            f"{self.small} rows; sizes that compute a row alike here: {list(self.agreeing)}. Estimated cost "
+            f"against the bare call: 1 row {self.one_row_ratio:.2f}x, bulk {self.bulk_ratio:.2f}x. "
+            f"{self.reason} (chosen in {self.probe_seconds:.2f} s)"
+        )
+
+
+@dataclass
+class _Probe:
+    """Outputs and times of probe rows through calls of each size, measured once each.
+
+    ``signature(size)`` is the outputs of the compared rows (a window at
+    the start, the middle and the end of the probe rows) computed in calls
+    of ``size`` rows, with the rows shifted through positions of a call;
+    None where a row's bits changed with its position. Kernels pick their
+    arithmetic by the shapes of a call, not by the values, so random rows
+    show whether two sizes compute a row alike.
+    """
+
+    call: object
+    rows: np.ndarray
+    signatures: dict = field(default_factory=dict)
+    times: dict = field(default_factory=dict)
+    calls: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        top = len(self.rows)
+        half = min(WINDOW, top) // 2
+        compared = {
+            *range(min(WINDOW, top)),
+            *range(top // 2 - half, top // 2 + half),
+            *range(max(0, top - WINDOW), top),
+        }
+        self.compared = np.array(sorted(compared))
+
+    def signature(self, size, call=None, key=None):
+        """Return the compared rows' outputs in calls of ``size`` rows (by ``call``, default the model's), or None."""
+        key = size if key is None else key
+        if key not in self.signatures:
+            self.signatures[key] = self._measure(size, call or self.call, key)
+        return self.signatures[key]
+
+    def _measure(self, size, call, key):
+        top = len(self.rows)
+        # Shifts move every compared row to another position of its call:
+        # by one, and for small calls by about half a call.
+        shifts = sorted({0, 1 % size, (size // 2 + 1) % size} if size <= WINDOW else {0, 1})
+        outputs, times = [], []
+        for shift in shifts:
+            # Cycled to whole calls of `size` rows (sizes that do not divide the probe rows).
+            rows = np.resize(np.roll(self.rows, shift, axis=0), (-(-top // size) * size, *self.rows.shape[1:]))
+            positions = (self.compared + shift) % top
+            results = {}
+            for chunk in sorted(set(positions // size)):
+                start = time.perf_counter()
+                results[chunk] = np.asarray(call(rows[chunk * size : (chunk + 1) * size]))
+                times.append(time.perf_counter() - start)
+            outputs.append(np.stack([results[p // size][p % size] for p in positions]))
+        # The first call of a size compiles (JAX) or warms caches: not timed.
+        self.times[key] = min(times[1:]) if len(times) > 1 else times[0]
+        self.calls[key] = (call, size)
+        if all(np.array_equal(out, outputs[0], equal_nan=True) for out in outputs[1:]):
+            return outputs[0]
+        return None
+
+    def retime(self, keys, rounds=TIMING_ROUNDS):
+        """Time the calls measured under ``keys`` again, interleaved round by round; keep each one's fastest.
+
+        Interleaved, a burst of load slows every size alike rather than one.
+        """
+        keys = list(dict.fromkeys(keys))
+        for _ in range(rounds):
+            for key in keys:
+                call, size = self.calls[key]
+                rows = np.resize(self.rows, (size, *self.rows.shape[1:]))
+                start = time.perf_counter()
+                call(rows)
+                self.times[key] = min(self.times[key], time.perf_counter() - start)
+
+    def agree(self, a, b):
+        """Whether two signatures exist and are the same bits."""
+        sa, sb = self.signatures.get(a), self.signatures.get(b)
+        return sa is not None and sb is not None and np.array_equal(sa, sb, equal_nan=True)
+
+    def rate(self, key, rows):
+        """Seconds per row of the call measured under ``key``, of ``rows`` rows."""
+        return self.times[key] / rows
+
+
+def _ladder(top):
+    return tuple(size for size in LADDER if size <= top)
+
+
+def _bulk_options(probe, call, model, backend, group, top):
+    """Return the bulk ways that give ``group``'s bits: ``(seconds per row, large, step, loop)`` each."""
+    options = [(probe.rate(size, size), size, size, "one call") for size in group]
+    if backend == "jax":
+        # Calls of a few rows inside one compiled loop of `top` rows: their
+        # bits must be checked too (the loop is a program of its own).
+        for step in sorted(group):
+            if step >= top or top % step:
+                continue
+            key = ("loop", step, top)
+            probe.signature(top, _jax_chunk_loop(model, step), key=key)
+            if probe.agree(key, min(group)):
+                options.append((probe.rate(key, top), top, step, "compiled loop"))
+    return options
+
+
+def choose_plan(call, model, input_shape, chunks=None):
+    """Choose how to run ``model`` on this machine so that a row's bits do not depend on its batch.
+
+    Parameters
+    ----------
+    call : callable
+        The compiled model (:func:`compile_model`).
+    model : keras.Model
+        The model itself (JAX compiles a loop of it).
+    input_shape : tuple of int
+        The shape of one sample.
+    chunks : tuple of (int, int, int) or None, default=None
+        ``(small, large, step)`` to check first; None takes the backend's
+        :data:`CHUNKS`.
+
+    Returns
+    -------
+    InferencePlan
+        The sizes, measured: the defaults where they compute a row alike and
+        cost at most :data:`DEFAULT_BULK_LIMIT` (bulk) and
+        :data:`DEFAULT_ONE_ROW_LIMIT` (1 row) times the bare call, else the plan of the probed group of
+        sizes with the lowest worse ratio.
+    """
+    began = time.perf_counter()
+    backend = keras.backend.backend()
+    small, large, step = chunks or CHUNKS.get(backend, (8, 256, 256))
+    if large % step or large % small:
+        raise ValueError(f"large={large} is not a multiple of step={step} and small={small}.")
+    # Big samples (large images) get fewer rows a call, so that the probe
+    # rows, and one large chunk, stay within PROBE_BYTES.
+    fits = PROBE_BYTES // (4 * math.prod(input_shape))
+    if fits < large:
+        unit = small if step == large else step  # a one-call chunk shrinks with its call
+        large = max(unit, fits // unit * unit)
+        step = min(step, large)
+    top = max(size for size in LADDER if size <= max(1, fits))
+    rng = np.random.default_rng(PROBE_SEED)
+    probe = _Probe(call, rng.random((top, *input_shape), dtype=np.float32))
+
+    def ratios(small_size, bulk_rate):
+        fastest = min(probe.rate(size, size) for size in probe.times if isinstance(size, int))
+        return probe.times[small_size] / probe.times[1], bulk_rate / fastest
+
+    # The defaults: their small call and their bulk, and a 1-row call, the
+    # reference of the 1-row ratio.
+    for size in (1, small, large):
+        probe.signature(size)
+    if step == large:
+        default_key, default_rows, loop = large, large, "one call"
+    elif backend == "jax":
+        default_key, default_rows, loop = ("loop", step, large), large, "compiled loop"
+        probe.signature(large, _jax_chunk_loop(model, step), key=default_key)
+    else:
+        default_key, default_rows, loop = step, step, "calls"
+        probe.signature(step)
+    default = None
+    if probe.signatures[small] is not None and probe.agree(default_key, small):
+        probe.retime([1, small, large, default_key])
+        one_row, bulk = ratios(small, probe.rate(default_key, default_rows))
+        default = InferencePlan(backend, "exact", small, large, step, loop, one_row_ratio=one_row, bulk_ratio=bulk)
+        if bulk <= DEFAULT_BULK_LIMIT:
+            return _finish(
+                probe, default, began, "The backend's default sizes compute a row alike here and cost little."
+            )
+
+    # The ladder: every size, grouped by the bits it gives the compared rows.
+    for size in _ladder(top):
+        probe.signature(size)
+    probe.retime(_ladder(top), rounds=1)
+    candidates = []
+    for group in _groups(probe, _ladder(top)):
+        for rate, g_large, g_step, g_loop in _bulk_options(probe, call, model, backend, group, top):
+            one_row, bulk = ratios(min(group), rate)
+            candidates.append(
+                InferencePlan(
+                    backend, "exact", min(group), g_large, g_step, g_loop, one_row_ratio=one_row, bulk_ratio=bulk
+                )
+            )
+    best = min(candidates, key=lambda plan: (plan.worst_ratio, -plan.large))
+    if default is not None and best.worst_ratio >= SWITCH_GAIN * default.worst_ratio:
+        return _finish(
+            probe,
+            default,
+            began,
+            f"The backend's default sizes compute a row alike here; no probed plan cost less than "
+            f"{SWITCH_GAIN:g} times theirs.",
+        )
+    why = (
+        "The backend's default sizes gave a row other bits by its call or position here"
+        if default is None
+        else f"The backend's default sizes cost {default.worst_ratio:.2f}x here"
+    )
+    return _finish(probe, best, began, f"{why}; this group of sizes costs least.")
+
+
+def _groups(probe, sizes):
+    """Return the probed sizes that keep a row's bits at every position, grouped by the bits they give."""
+    groups = []
+    for size in sizes:
+        if probe.signatures[size] is None:
+            continue
+        for group in groups:
+            if probe.agree(group[0], size):
+                group.append(size)
+                break
+        else:
+            groups.append([size])
+    return [tuple(group) for group in groups]
+
+
+def _finish(probe, plan, began, reason):
+    probed = [size for size in sorted(s for s in probe.signatures if isinstance(s, int))]
+    return replace(
+        plan,
+        agreeing=tuple(size for size in probed if probe.agree(size, plan.small)),
+        groups=tuple(_groups(probe, probed)),
+        probe_seconds=time.perf_counter() - began,
+        reason=reason,
+    )
+
+
 class ChunkedModel:
-    """``model`` at inference on any number of rows, each row computed the same way whatever its batch.
+    """``model`` at inference on any number of rows, run as its :class:`InferencePlan` says.
 
     Parameters
     ----------
@@ -165,96 +540,65 @@ class ChunkedModel:
     input_shape : tuple of int
         The shape of one sample of the model's input.
     chunks : tuple of (int, int, int) or None, default=None
-        ``(small, large, step)`` rows: of a small call, of a large chunk
-        and of one call in a large chunk (see :data:`CHUNKS`); None takes
-        the backend's. ``large`` must be a multiple of ``step``.
+        ``(small, large, step)`` rows to check first (see :data:`CHUNKS`);
+        None takes the backend's. ``large`` must be a multiple of ``step``
+        and ``small``.
+    mode : {"exact", "fast"}, default="exact"
+        ``"exact"`` chooses a plan that keeps a row's bits its own
+        (:func:`choose_plan`) and warns where it costs more than
+        :data:`WARN_RATIO` times the bare call; ``"fast"`` runs blocks of
+        up to :data:`BLOCK_BYTES` of input as one call each.
 
     Attributes
     ----------
-    small, large : int
-        The chunk sizes in use. ``small`` is the one asked for, or 1 where
-        the kernels computed a row differently by its position in a chunk
-        of that size (then every row runs in a call of its own, which is
-        the same computation by construction).
-    large_matches_small : bool
-        Whether a chunk of ``large`` rows gave the bits of ``small``-row
-        calls on the probe rows, in every position; if not, the bulk runs
-        as ``small``-row calls as well.
+    plan : InferencePlan
+        The sizes in use, and why.
     """
 
-    def __init__(self, model, input_shape, chunks=None):
+    def __init__(self, model, input_shape, chunks=None, mode="exact"):
+        if mode not in INFERENCE_MODES:
+            raise ValueError(f"inference must be one of {INFERENCE_MODES}; got {mode!r}.")
         self.model, self.input_shape = model, tuple(input_shape)
         self.backend = keras.backend.backend()
-        small, self.large, self.step = chunks or CHUNKS.get(self.backend, (8, 256, 256))
-        step = self.step
-        if self.large % step or self.large % small:
-            raise ValueError(f"large={self.large} is not a multiple of step={step} and small={small}.")
-        # Large samples (big images) get fewer rows a large chunk, so that
-        # one chunk, and the probe rows, stay within PROBE_BYTES.
-        fits = PROBE_BYTES // (4 * math.prod(self.input_shape))
-        if fits < self.large:
-            unit = small if step == self.large else step  # a one-call chunk shrinks with its call
-            self.large = max(unit, fits // unit * unit)
-            self.step = step = min(step, self.large)
         self._call = compile_model(model, self.input_shape)
-        rng = np.random.default_rng(PROBE_SEED)
-        self._probe = rng.random((self.large, *self.input_shape), dtype=np.float32)
-        # The shifts put each probe row in other positions of a chunk.
-        self._shifts = (1, small // 2 + 1) if small > 1 else ()
-        self.small = small if self._small_is_positionless(small, self._probe[: 4 * small]) else 1
+        if mode == "fast":
+            rows = max(1, BLOCK_BYTES // (4 * math.prod(self.input_shape)))
+            self.plan = InferencePlan(
+                self.backend, "fast", 0, rows, rows, "one call", reason="Asked for with inference='fast'."
+            )
+            return
+        self.plan = plan = choose_plan(self._call, model, self.input_shape, chunks)
         self._call_large = self._call
-        if step < self.large:
-            self._call_large = _jax_chunk_loop(model, step) if self.backend == "jax" else self._calls_of(step)
+        if plan.loop == "compiled loop":
+            self._call_large = _jax_chunk_loop(model, plan.step)
+        elif plan.loop == "calls":
+            self._call_large = _calls_of(self._call, plan.step)
         # TensorFlow copies a NumPy array into a tensor on every call, and
-        # ten copies of 1,024 rows cost more than one of 10,240 rows (the
-        # bulk took 1.3x to 1.5x the bare call, results section 17): a
+        # ten copies of 1,024 rows cost more than one of 10,240 rows: a
         # block of large chunks becomes one tensor, and each call takes a
-        # slice of it. JAX and PyTorch gained nothing measurable from it.
+        # slice of it (results section 17). JAX and PyTorch gained nothing
+        # measurable from it.
         self._feed = _tensorflow_tensor if self.backend == "tensorflow" else _same
-        self.large_matches_small = self._large_matches_small()
-        if not self.large_matches_small:
-            self._call_large = self._calls_of(self.small)
-        del self._probe
+        if plan.bulk_ratio > WARN_RATIO:
+            warnings.warn(
+                f"On this machine, {self.backend}'s kernels give a row the same bits in any batch only in calls "
+                f"of {list(plan.agreeing)} rows, and the cheapest such plan costs an estimated "
+                f"{plan.one_row_ratio:.1f}x the bare call for 1 row and {plan.bulk_ratio:.1f}x in bulk. Set "
+                "inference='fast' on the estimator to run large blocks of rows as one call each, where a row's "
+                "last bits may depend on its batch. The plan: estimator.inference_plan().",
+                InferenceCostWarning,
+                stacklevel=2,
+            )
 
-    def _calls_of(self, rows):
-        """Return ``f(x)`` for ``x`` of a multiple of ``rows`` rows: one compiled call per ``rows`` rows."""
+    @property
+    def small(self):
+        """Rows of a small call (see :class:`InferencePlan`)."""
+        return self.plan.small
 
-        def call(x):
-            return np.concatenate([self._call(x[start : start + rows]) for start in range(0, len(x), rows)])
-
-        return call
-
-    def _small_is_positionless(self, small, probe):
-        """Whether ``small``-row calls compute each ``probe`` row the same way in every position of the chunk."""
-        calls = self._calls_of(small)
-        reference = calls(probe)
-        return all(
-            np.array_equal(calls(np.roll(probe, shift, axis=0)), np.roll(reference, shift, axis=0), equal_nan=True)
-            for shift in self._shifts
-        )
-
-    def _large_matches_small(self):
-        """Whether the large path gives the small path's bits on probe rows, in several positions.
-
-        The kernels pick their arithmetic by the shapes of a call, not by the
-        values, so random rows show whether the two compute a row alike. A
-        large chunk's rows are compared in three windows, at its start, its
-        middle and its end (where a kernel's last, partial tile would be),
-        and again with the rows shifted by one: a row's place in the tiles
-        of both calls changes, at a small part of the cost of comparing
-        every row.
-        """
-        width = min(self.large, 4 * max(self.small, 8))
-        middle = (self.large // 2 - width // 2) // self.small * self.small
-        windows = [slice(0, width), slice(middle, middle + width), slice(self.large - width, self.large)]
-        small_calls = self._calls_of(self.small)
-        for shift in (0, 1):
-            probe = np.roll(self._probe, shift, axis=0)
-            out = self._call_large(self._feed(probe))  # as __call__ feeds it
-            for window in windows:
-                if not np.array_equal(out[window], small_calls(probe[window]), equal_nan=True):
-                    return False
-        return True
+    @property
+    def large(self):
+        """Rows of a bulk chunk (see :class:`InferencePlan`)."""
+        return self.plan.large
 
     def __call__(self, x):
         """Return the model's output for the samples ``x``, float32; a scipy sparse ``x`` is densified per block.
@@ -267,29 +611,51 @@ class ChunkedModel:
         n = n_rows(x)
         if n == 0:
             raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
-        if n <= self.small and isinstance(x, np.ndarray):
+        if self.plan.mode == "fast":
+            return self._fast(x, n)
+        small, large = self.plan.small, self.plan.large
+        if n <= small and isinstance(x, np.ndarray):
             # A server's one row: one padded call, nothing else.
-            chunk = np.zeros((self.small, *x.shape[1:]), dtype=np.float32)
+            chunk = np.zeros((small, *x.shape[1:]), dtype=np.float32)
             chunk[:n] = x
             return np.asarray(self._call(chunk))[:n]
         # The rest after the full large chunks: small calls where they are
-        # few, else one padded large chunk (the same bits, checked above).
-        bulk = n - n % self.large
-        if n - bulk > self.large // 8:
+        # few, else one padded large chunk (the same bits, checked by the plan).
+        bulk = n - n % large
+        if n - bulk > large // 8:
             bulk = n
         # The bulk goes in blocks of whole large chunks, each block handed
         # to the backend once (see _feed), then called chunk by chunk.
-        block = self.large * max(1, BLOCK_BYTES // (4 * math.prod(self.input_shape) * self.large))
+        block = large * max(1, BLOCK_BYTES // (4 * math.prod(self.input_shape) * large))
+        parts = [
+            *((start, min(block, bulk - start), large, self._call_large) for start in range(0, bulk, block)),
+            *((start, min(small, n - start), small, self._call) for start in range(bulk, n, small)),
+        ]
+        return self._run(x, n, parts)
+
+    def _fast(self, x, n):
+        """Blocks of up to ``plan.large`` rows, one call each; JAX's last block padded to a power of two.
+
+        Padding the last block bounds JAX's compilations (one per shape) to
+        a few block sizes; TensorFlow's function and PyTorch take any size.
+        """
+        parts = []
+        for start in range(0, n, self.plan.large):
+            rows = min(self.plan.large, n - start)
+            unit = min(self.plan.large, 1 << (rows - 1).bit_length()) if self.backend == "jax" else rows
+            parts.append((start, rows, unit, self._call))
+        return self._run(x, n, parts)
+
+    def _run(self, x, n, parts):
+        """Run ``parts``: ``(start, rows, unit, call)``, ``rows`` rows from ``start`` zero-padded to whole units."""
         out = None
-        for start, rows, unit, call in [
-            *((start, min(block, bulk - start), self.large, self._call_large) for start in range(0, bulk, block)),
-            *((start, min(self.small, n - start), self.small, self._call) for start in range(bulk, n, self.small)),
-        ]:
+        for start, rows, unit, call in parts:
             chunk = dense_rows(x[start : start + rows], np.float32)
             padded = -(-rows // unit) * unit
             if padded > rows:
                 chunk = np.concatenate([chunk, np.zeros((padded - rows, *chunk.shape[1:]), dtype=np.float32)])
-            chunk = self._feed(chunk)
+            if self.plan.mode == "exact":
+                chunk = self._feed(chunk)
             for offset in range(0, rows, unit):
                 result = np.asarray(call(chunk[offset : offset + unit]))[: rows - offset]
                 if out is None:
@@ -308,43 +674,26 @@ def _same(x):
     return x
 
 
-def _jax_chunk_loop(model, small):
-    """Return ``f(x)`` for ``x`` of a multiple of ``small`` rows: ``small``-row calls in one ``jax.lax.map``."""
-    import jax
-
-    def run(trainable, non_trainable, chunks):
-        def one(chunk):
-            outputs, _ = model.stateless_call(trainable, non_trainable, chunk, training=False)
-            return outputs
-
-        return jax.lax.map(one, chunks)
-
-    compiled = jax.jit(run)
-
-    def call(x):
-        trainable = [v.value for v in model.trainable_variables]
-        non_trainable = [v.value for v in model.non_trainable_variables]
-        out = np.asarray(compiled(trainable, non_trainable, x.reshape(-1, small, *x.shape[1:])))
-        return out.reshape(len(x), *out.shape[2:])
-
-    return call
-
-
-def predict(cache, key, model, input_shape, x):
-    """Return ``model``'s output for the samples ``x`` (float32), compiled once per model.
+def predict(cache, key, model, input_shape, x, mode="exact"):
+    """Return ``model``'s output for the samples ``x`` (float32), compiled and planned once per model and mode.
 
     ``cache`` is a dict the caller owns (a fitted network keeps one per
-    model, and drops it when pickled); ``cache[key]`` keeps the
+    model, and drops it when pickled); ``cache[key, mode]`` keeps the
     :class:`ChunkedModel` with the model, backend and input shape it was
     built for, and is rebuilt when any of them is no longer the one asked
     for. Nobody needs to clear it: the compiled functions read the model's
     weights when they run.
     """
+    return chunked_model(cache, key, model, input_shape, mode)(x)
+
+
+def chunked_model(cache, key, model, input_shape, mode="exact"):
+    """Return the cached :class:`ChunkedModel` of ``model`` in ``mode``, built on first use (see :func:`predict`)."""
     backend, input_shape = keras.backend.backend(), tuple(input_shape)
-    entry = cache.get(key)
+    entry = cache.get((key, mode))
     if entry is None or entry[0] is not model or entry[1:3] != (backend, input_shape):
         with _BUILD_LOCK:
-            entry = cache.get(key)
+            entry = cache.get((key, mode))
             if entry is None or entry[0] is not model or entry[1:3] != (backend, input_shape):
-                entry = cache[key] = (model, backend, input_shape, ChunkedModel(model, input_shape))
-    return entry[3](x)
+                entry = cache[key, mode] = (model, backend, input_shape, ChunkedModel(model, input_shape, mode=mode))
+    return entry[3]

@@ -312,28 +312,38 @@ class AutoencoderNetwork:
         """Reshape validated rows (2-D) into the model's samples; a view, sparse rows as they are."""
         return self.layout.to_model(rows)
 
-    def encode(self, x):
+    def _chunked(self, part, inference):
+        from . import _inference
+
+        if part == ENCODER:
+            return _inference.chunked_model(self._compiled, part, self.encoder, self.layout.sample_shape, inference)
+        return _inference.chunked_model(self._compiled, part, self.decoder, self.latent_shape, inference)
+
+    def inference_plan(self, part=ENCODER, inference="exact"):
+        """Return the :class:`~skae.InferencePlan` of the encoder or the decoder, chosen on first use."""
+        if part not in (ENCODER, DECODER):
+            raise ValueError(f"part must be {ENCODER!r} or {DECODER!r}; got {part!r}.")
+        return self._chunked(part, inference).plan
+
+    def encode(self, x, inference="exact"):
         """Latent codes of samples ``x`` in the model's layout, float32, in ``latent_shape``."""
-        from . import _inference
+        return self._chunked(ENCODER, inference)(x)
 
-        return _inference.predict(self._compiled, ENCODER, self.encoder, self.layout.sample_shape, x)
-
-    def decode(self, z):
+    def decode(self, z, inference="exact"):
         """Reconstructions of latent codes ``z`` of ``latent_shape``, float32, as model samples."""
-        from . import _inference
+        return self._chunked(DECODER, inference)(z)
 
-        return _inference.predict(self._compiled, DECODER, self.decoder, self.latent_shape, z)
-
-    def transform(self, rows):
+    def transform(self, rows, inference="exact"):
         """Codes of validated rows, one flat row each, in the rows' float dtype."""
-        return self.encode(self.to_model(rows)).reshape(n_rows(rows), -1).astype(rows.dtype, copy=False)
+        codes = self.encode(self.to_model(rows), inference)
+        return codes.reshape(n_rows(rows), -1).astype(rows.dtype, copy=False)
 
-    def inverse_transform(self, codes):
+    def inverse_transform(self, codes, inference="exact"):
         """Reconstructions of flat codes (2-D, ``n_latent`` wide), in the data's layout and the codes' dtype."""
-        out = self.decode(codes.reshape((len(codes), *self.latent_shape)))
+        out = self.decode(codes.reshape((len(codes), *self.latent_shape)), inference)
         return self.layout.restore(out.reshape(len(codes), -1).astype(codes.dtype, copy=False))
 
-    def reconstruction_errors(self, rows):
+    def reconstruction_errors(self, rows, inference="exact"):
         """Mean squared reconstruction error of each validated row (ndarray or CSR), float64."""
         from ._inference import INFERENCE_BATCH_SIZE as step
 
@@ -344,7 +354,8 @@ class AutoencoderNetwork:
         error = np.empty(n_rows(rows), dtype=np.float64)
         for start in range(0, n_rows(rows), step):
             chunk = dense_rows(rows[start : start + step])
-            reconstruction = self.decode(self.encode(self.to_model(chunk))).reshape(len(chunk), -1)
+            codes = self.encode(self.to_model(chunk), inference)
+            reconstruction = self.decode(codes, inference).reshape(len(chunk), -1)
             error[start : start + len(chunk)] = np.mean((chunk - reconstruction) ** 2, axis=1, dtype=np.float64)
         return error
 

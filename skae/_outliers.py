@@ -69,7 +69,7 @@ class ReconstructionScoresMixin:
         """
         check_is_fitted(self)
         rows, _ = check_input(self, X, layout=self.network_.layout)
-        return (-self.network_.reconstruction_errors(rows)).astype(rows.dtype, copy=False)
+        return (-self.network_.reconstruction_errors(rows, self.inference)).astype(rows.dtype, copy=False)
 
     def score(self, X, y=None, sample_weight=None):
         """Negated mean squared reconstruction error over all of X.

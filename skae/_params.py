@@ -229,6 +229,17 @@ SHARED = {
         "keras.distribution.Distribution (jax) is used as given. None trains on one device.",
         True,
     ),
+    "inference": Shared(
+        "exact",
+        [StrOptions({"exact", "fast"})],
+        '{"exact", "fast"}',
+        '"exact": ``transform``, ``inverse_transform`` and the scores give a row the same bits alone or among '
+        "any rows, at any position, by running inputs in call sizes that this machine's kernels compute alike "
+        '(chosen on first use, see ``inference_plan``). "fast": blocks of rows run as one call each, as a plain '
+        "Keras call would; a row's last bits may then depend on its batch. It changes no fitted state, so it may "
+        "be set after ``fit``.",
+        True,
+    ),
 }
 
 #: Constraints of the shared parameters, for each class's ``_parameter_constraints``.

@@ -167,6 +167,7 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
         contamination=0.1,
         warm_start=False,
         distribute_strategy=None,
+        inference="exact",
     ):
         store_init_params(self, locals())
 
@@ -249,7 +250,7 @@ class VariationalAutoencoder(ImageInputMixin, AutoencoderTransformer):
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         rng = check_random_state(random_state)
         Z = rng.standard_normal((int(n_samples), self._n_features_out)).astype(np.float32)
-        return self.network_.inverse_transform(Z)
+        return self.network_.inverse_transform(Z, self.inference)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

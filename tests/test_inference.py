@@ -2,6 +2,8 @@
 
 import logging
 import pickle
+import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import keras
@@ -11,7 +13,8 @@ from _helpers import small_conv, small_dec, small_dense, small_wrapper
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skae._inference import CHUNKS, ChunkedModel, compile_model
+import skae
+from skae._inference import ChunkedModel, compile_model
 
 # Also run under JAX and PyTorch in CI (the backend set).
 pytestmark = pytest.mark.backends
@@ -99,46 +102,123 @@ def test_the_tutorial_model_across_the_chunk_boundaries(mnist_small):
     X = np.concatenate([mnist_small[0]] * 5)  # 10,000 rows
     est = DenseAutoencoder(epochs=1, random_state=0).fit(X[:2000])
     Z = est.transform(X)
-    small, large, _ = CHUNKS[keras.backend.backend()]
+    plan = est.inference_plan()
+    small, large = plan.small, plan.large
     for row in sorted({0, small - 1, small, large - 1, large, 4095, 4096, 4097, 9983, 9984, len(X) - 1}):
         np.testing.assert_array_equal(est.transform(X[row : row + 1]), Z[row : row + 1], err_msg=f"row {row}")
     for start, n in [(0, 20), (100, 33), (large - 3, 4097), (5000, 5000)]:
         np.testing.assert_array_equal(est.transform(X[start : start + n]), Z[start : start + n], err_msg=f"{n} rows")
 
 
-def test_chunked_model_calls_only_its_two_sizes(fitted_dense, digits):
-    X = np.tile(digits[0], (3, 1))  # 5,391 rows
+def test_chunked_model_calls_only_its_plans_sizes(fitted_dense, digits):
+    X = np.tile(digits[0], (3, 1))  # 5,391 rows: 21 chunks of 256 and 15 rows
     chunked = ChunkedModel(fitted_dense.encoder_, (64,), chunks=(8, 256, 256))
-    small = chunked.small  # 8, or 1 where the kernels' arithmetic depended on a row's place in 8
+    plan = chunked.plan  # (8, 256) where this machine's kernels agree at both, else another plan
     seen = []
-    real = chunked._call
-    chunked._call = lambda x: seen.append(len(x)) or real(x)
-    if chunked.large_matches_small:
-        real_large = chunked._call_large
-        chunked._call_large = lambda x: seen.append(len(x)) or real_large(x)
-        expected = [256] * (len(X) // 256) + [small] * -(-(len(X) % 256) // small)
-    else:  # the bulk runs in small calls too
-        expected = [small] * -(-len(X) // small)
+    real_small, real_large = chunked._call, chunked._call_large
+    chunked._call = lambda x: seen.append(("small", len(x))) or real_small(x)
+    chunked._call_large = lambda x: seen.append(("large", len(x))) or real_large(x)
+    rest = len(X) % plan.large
+    tail = [("large", plan.large)] if rest > plan.large // 8 else [("small", plan.small)] * -(-rest // plan.small)
     out = chunked(X)
-    assert seen == expected
+    assert seen == [("large", plan.large)] * (len(X) // plan.large) + tail
     np.testing.assert_allclose(out, direct(fitted_dense.encoder_, X), rtol=1e-5, atol=1e-6)
 
 
-def test_a_large_path_that_differs_falls_back_to_small_chunks(fitted_dense, digits, monkeypatch):
-    # Kernels that summed a row another way in large calls would break the
-    # bits; the check at compile time sees it and runs the bulk small.
+def stand_in_kernels(monkeypatch, change, cost=0.0):
+    """Make the compiled model a stand-in whose bits depend on the call, as some kernels' do.
+
+    A call of ``n`` rows adds ``change(n)`` (an array that broadcasts over
+    the outputs, or 0) to the model's outputs, and waits ``cost`` seconds
+    first, a fixed cost that makes small calls dear. JAX's compiled loop of
+    calls is replaced alike, as one call of all its rows.
+    """
     real_compile = compile_model
 
-    def off_by_one_ulp_when_large(model, shape):
+    def stand_in(model, shape):
         call = real_compile(model, shape)
-        return lambda x: np.nextafter(call(x), np.inf) if len(x) > 8 else call(x)
 
-    monkeypatch.setattr("skae._inference.compile_model", off_by_one_ulp_when_large)
-    monkeypatch.setattr("skae._inference._jax_chunk_loop", lambda model, small: off_by_one_ulp_when_large(model, (64,)))
-    chunked = ChunkedModel(fitted_dense.encoder_, (64,), chunks=(8, 64, 64))
-    assert not chunked.large_matches_small
-    X = np.tile(digits[0], (2, 1))
-    np.testing.assert_array_equal(chunked(X)[:5], np.concatenate([chunked(X[i : i + 1]) for i in range(5)]))
+        def run(x):
+            time.sleep(cost)
+            return call(x) + np.float32(change(len(x)))
+
+        return run
+
+    monkeypatch.setattr("skae._inference.compile_model", stand_in)
+    monkeypatch.setattr("skae._inference._jax_chunk_loop", lambda model, step: stand_in(model, model.input_shape[1:]))
+
+
+def rows_alone(chunked, X, rows):
+    return np.concatenate([chunked(X[i : i + 1]) for i in rows])
+
+
+def test_defaults_that_disagree_make_way_for_a_probed_plan_that_keeps_the_bits(fitted_dense, digits, monkeypatch):
+    # Kernels that sum a row another way in every size above 128 rows: the
+    # defaults' bulk (512 or 1,024 rows) breaks the bits, so the ladder is
+    # probed, and one group of sizes that agree takes over (for this tiny
+    # model, padding 1 row to a single large size can cost least).
+    stand_in_kernels(monkeypatch, lambda n: n * 1e-6 if n > 128 else 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", skae.InferenceCostWarning)  # the cost is the machine's, not this test's
+        chunked = ChunkedModel(fitted_dense.encoder_, (64,))
+    plan = chunked.plan
+    assert "default sizes gave a row other bits" in plan.reason
+    assert all(len(group) == 1 for group in plan.groups if group[0] > 128)  # each larger size: bits of its own
+    assert tuple(plan.agreeing) in plan.groups
+    assert {plan.small, plan.step} <= set(plan.agreeing)
+    X = np.tile(digits[0], (2, 1))  # 3,594 rows: many bulk chunks, and a rest
+    out = chunked(X)
+    rows = [0, 1, plan.large - 1, plan.large, 1800, len(X) - 1]
+    np.testing.assert_array_equal(out[rows], rows_alone(chunked, X, rows))
+    # The model's outputs, give or take the stand-in's offset (at most 1,024 millionths).
+    np.testing.assert_allclose(out, direct(fitted_dense.encoder_, X), rtol=1e-5, atol=2e-3)
+
+
+def test_a_plan_that_costs_more_than_twice_the_bare_call_warns_once_and_keeps_the_bits(digits, monkeypatch):
+    # Above 4 rows a call, a row's bits depend on its position in the call,
+    # and every call has a fixed cost: the only plans that keep a row's bits
+    # run the bulk in calls of a few rows, far dearer than the bare call.
+    X = digits[0][:300]
+    est = small_dense().fit(X)
+    stand_in_kernels(monkeypatch, lambda n: np.arange(n)[:, None] * 1e-6 if n > 4 else 0, cost=0.001)
+    fresh = pickle.loads(pickle.dumps(est))  # nothing compiled yet
+    with pytest.warns(skae.InferenceCostWarning, match="inference='fast'") as record:
+        Z = fresh.transform(X)
+    assert len(record) == 1
+    plan = fresh.inference_plan()
+    assert plan.bulk_ratio > 2 and plan.large <= 4 and max(plan.agreeing) <= 4
+    assert f"calls of {plan.small} rows" in str(plan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per network: not again
+        np.testing.assert_array_equal(fresh.transform(X[:7]), Z[:7])
+        np.testing.assert_array_equal(per_row(fresh.transform, X[:20]), Z[:20])
+        np.testing.assert_array_equal(fresh.transform(X[100:250]), Z[100:250])
+
+
+def test_fast_inference_runs_blocks_as_one_call_each(digits):
+    X = np.tile(digits[0], (4, 1))  # 7,188 rows
+    est = small_dense(inference="fast").fit(X[:300])
+    Z = est.transform(X)
+    plan = est.inference_plan()
+    assert (plan.mode, plan.loop, plan.probe_seconds) == ("fast", "one call", 0.0)
+    assert plan.large >= len(X)  # 64 float32 features a row: all of them fit one block
+    chunked = est.network_._compiled["encoder", "fast"][3]
+    seen = []
+    real = chunked._call
+    chunked._call = lambda x: seen.append(len(x)) or real(x)
+    np.testing.assert_array_equal(est.transform(X), Z)
+    assert seen == ([8192] if keras.backend.backend() == "jax" else [len(X)])  # JAX pads to a power of two
+    np.testing.assert_allclose(Z, direct(est.encoder_, X), rtol=1e-5, atol=1e-6)
+    # The exact plan of the same network, after set_params: close to the fast codes, its own bits.
+    exact = est.set_params(inference="exact")
+    np.testing.assert_allclose(exact.transform(X), Z, rtol=1e-5, atol=1e-6)
+    assert exact.inference_plan().mode == "exact"
+    np.testing.assert_array_equal(exact.transform(X[5:6]), exact.transform(X)[5:6])
+
+
+def test_bad_inference_is_named(digits):
+    with pytest.raises(ValueError, match="inference"):
+        small_dense(inference="quick").fit(digits[0][:50])
 
 
 def test_compiled_function_matches_keras(fitted, X):
