@@ -103,3 +103,14 @@ def test_readme_names_every_extra_with_a_checkout_install_line():
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in extras if f'pip install -e ".[{name}]"' not in readme]
     assert not missing, f"README's install list lacks the extras {missing}"
+
+
+def test_the_benchmarks_page_includes_the_key_results():
+    # docs/benchmarks.rst includes the key-results table of benchmarks/README.md between two markers.
+    page = (ROOT / "docs" / "benchmarks.rst").read_text()
+    start, end = (re.search(rf":{option}: (.+)", page).group(1) for option in ("start-after", "end-before"))
+    readme = (ROOT / "benchmarks" / "README.md").read_text()
+    assert start in readme and end in readme, "docs/benchmarks.rst's markers are missing from benchmarks/README.md"
+    key_results = readme.split(start, 1)[1].split(end, 1)[0]
+    rows = [line for line in key_results.splitlines() if line.startswith("| ") and "section" in line]
+    assert len(rows) >= 5, f"the key results hold {len(rows)} rows that name their results section"
