@@ -2,8 +2,10 @@
 
 The docs build itself (``sphinx-build -W`` in ``.ci/run``) runs the gallery
 and fails on broken docstrings and cross-references; these fast checks catch
-what it cannot: a public name missing from the API reference, or a gallery
-script that the gallery would not pick up or that does not say its sizes.
+what it cannot: a public name missing from the API reference, a gallery
+script that the gallery would not pick up or that does not say its sizes, a
+README whose quick start changed or whose example fails (run here on 200
+MNIST images, one epoch a fit).
 """
 
 import ast
@@ -13,11 +15,13 @@ import re
 from pathlib import Path
 
 import pytest
+from _helpers import MNIST_PATH, needs_mnist
 
 import skae
 
 ROOT = Path(__file__).resolve().parents[1]
 API = (ROOT / "docs" / "api.rst").read_text()
+README = (ROOT / "README.md").read_text()
 EXAMPLES = sorted((ROOT / "examples").rglob("plot_*.py"))
 # Public submodules whose own __all__ the API reference must cover, once
 # they exist on this branch.
@@ -100,8 +104,7 @@ def test_readme_names_every_extra_with_a_checkout_install_line():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    readme = (ROOT / "README.md").read_text()
-    missing = [name for name in extras if f'pip install -e ".[{name}]"' not in readme]
+    missing = [name for name in extras if f'pip install -e ".[{name}]"' not in README]
     assert not missing, f"README's install list lacks the extras {missing}"
 
 
@@ -114,3 +117,50 @@ def test_the_benchmarks_page_includes_the_key_results():
     key_results = readme.split(start, 1)[1].split(end, 1)[0]
     rows = [line for line in key_results.splitlines() if line.startswith("| ") and "section" in line]
     assert len(rows) >= 5, f"the key results hold {len(rows)} rows that name their results section"
+
+
+def _fenced_blocks(markdown, language):
+    """The code of each fenced block of ``language`` in a Markdown text."""
+    return re.findall(rf"^```{language}\n(.*?)^```", markdown, re.MULTILINE | re.DOTALL)
+
+
+# The quick start's two commands, run from the repository root: they stay as they are.
+QUICK_START = [
+    'python3 -m venv .venv && .venv/bin/pip install -e ".[plots,umap]" && .venv/bin/skae demo',
+    'python3 -m venv .venv && .venv/bin/pip install -e ".[tests]" && .venv/bin/python -m pytest -n auto',
+]
+
+
+def test_the_readme_quick_start_is_the_two_commands_and_ci_runs_its_tests():
+    commands = [line for block in _fenced_blocks(README, "bash") for line in block.splitlines()]
+    missing = [command for command in QUICK_START if command not in commands]
+    assert not missing, f"the README's quick start lacks {missing}"
+    test_command = QUICK_START[1].rsplit(" && ", 1)[1]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert any(line.strip().endswith(test_command) for line in ci.splitlines()), (
+        f"CI no longer runs the README's test command {test_command!r}"
+    )
+
+
+# The README's example at test sizes: each literal must be in it, and becomes the small one.
+README_EXAMPLE_SIZES = {"n_samples=5000": "n_samples=200", "epochs=10": "epochs=1", "cv=3": "cv=2"}
+
+
+@needs_mnist
+def test_the_readme_example_runs(monkeypatch):
+    blocks = _fenced_blocks(README, "python")
+    assert blocks, "the README has no Python example"
+    code = "\n".join(blocks)
+    for literal, small in README_EXAMPLE_SIZES.items():
+        assert literal in code, f"the README's example no longer says {literal}: update README_EXAMPLE_SIZES"
+        code = code.replace(literal, small)
+    monkeypatch.setenv("SKAE_MNIST", str(MNIST_PATH))
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    search = namespace["search"]
+    kinds = {(type(params["ae"]).__name__, params["ae__activation"]) for params in search.cv_results_["params"]}
+    assert kinds == {
+        (kind, activation) for kind in ("DenseAutoencoder", "ConvAutoencoder") for activation in ("relu", "elu")
+    }
+    assert namespace["clusters"].shape == (200,)
+    assert namespace["codes"].shape == (200, 64)
