@@ -5,13 +5,15 @@ and fails on broken docstrings and cross-references; these fast checks catch
 what it cannot: a public name missing from the API reference, a gallery
 script that the gallery would not pick up or that does not say its sizes, a
 README whose quick start changed or whose example fails (run here on 200
-MNIST images, one epoch a fit).
+MNIST images, one epoch a fit), a landing page (docs/index.rst) that tells
+another story than the README.
 """
 
 import ast
 import importlib
 import inspect
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -164,3 +166,51 @@ def test_the_readme_example_runs(monkeypatch):
     }
     assert namespace["clusters"].shape == (200,)
     assert namespace["codes"].shape == (200, 64)
+
+
+INDEX = (ROOT / "docs" / "index.rst").read_text()
+
+
+def _plain(text):
+    """What a reader sees of Markdown or reST: markup dropped, whitespace collapsed."""
+    text = re.sub(r":\w+:`([^`<]*?)\s*<[^`]*>`", r"\1", text)  # :doc:`title <target>`
+    text = re.sub(r":\w+:`~?([\w.]*\.)?(\w+)`", r"\2", text)  # :class:`~sklearn.cluster.KMeans`
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [title](target)
+    text = re.sub(r"`+|\*\*", "", text)
+    return " ".join(text.split())
+
+
+def _rst_code_blocks(rst, language):
+    """The code of each ``code-block`` of ``language`` in a reST text, dedented."""
+    blocks = re.findall(rf"^\.\. code-block:: {language}\n\n((?:(?: {{3}}.*)?\n)+)", rst, re.MULTILINE)
+    return [textwrap.dedent(block).strip("\n") + "\n" for block in blocks]
+
+
+def _markdown_table(markdown, header):
+    """The body rows of the Markdown table under ``header``, as lists of plain cells."""
+    lines = markdown.split(header, 1)[1].lstrip("\n").splitlines()[1:]  # after the separator
+    rows = lines[: next((i for i, line in enumerate(lines) if not line.startswith("|")), None)]
+    return [[_plain(cell) for cell in row.strip().strip("|").split("|")] for row in rows]
+
+
+def _rst_list_table(rst):
+    """The body rows of the first ``list-table`` of a reST text, as lists of plain cells."""
+    table = rst.split(".. list-table::", 1)[1]
+    rows = re.findall(r"^   \* - (.*)\n((?:     - .*\n)+)", table, re.MULTILINE)
+    return [[_plain(first)] + [_plain(cell) for cell in re.findall(r"- (.*)", rest)] for first, rest in rows][1:]
+
+
+def test_the_readme_and_the_landing_page_tell_the_same_story():
+    # The two sentences that say what skae is: the first paragraph of each.
+    readme_pitch = README.split("\n\n")[1]
+    index_pitch = re.split(r"\n\n", INDEX.split("====\nskae\n====\n", 1)[1].strip("\n"))[0]
+    assert _plain(readme_pitch) == _plain(index_pitch)
+    # The quick start, the MNIST commands and the extras: the same shell blocks in the same order.
+    assert _fenced_blocks(README, "bash")[:3] == _rst_code_blocks(INDEX, "bash")[:3]
+    # The example.
+    assert _fenced_blocks(README, "python") == _rst_code_blocks(INDEX, "python")
+    # The estimators, each of them.
+    estimators = _markdown_table(README, "| estimator | what it is |")
+    assert estimators == _rst_list_table(INDEX)
+    public = {name for name in skae.__all__ if inspect.isclass(getattr(skae, name))}
+    assert {row[0] for row in estimators} == public
