@@ -2,9 +2,11 @@
 
 ``benchmarks/figures.json`` lists each number in the tables of
 ``benchmarks/results.md`` (written by ``benchmarks/figures.py``). These tests
-fail when that file is stale, and when the README, a documentation page or a
-gallery example's text quotes a decimal number that is not among those
-figures, so a page cannot drift from the benchmarks. An
+fail when that file is stale, and when the README, the benchmarks' README
+(whose key results the documentation's benchmarks page includes),
+CONTRIBUTING.md (CI's timings), a documentation page or a gallery
+example's text quotes a decimal number that is not among those figures, so
+a page cannot drift from the benchmarks. An
 integer with a unit ("618 s", "3 min", "23%", "3x") is checked too, against
 the integers that results.md writes with that unit, in its tables and its
 prose (``figures.quantities``). Numbers in code (code blocks, inline
@@ -137,6 +139,9 @@ def _example_prose(source):
 
 def _pages():
     yield ROOT / "README.md", _markdown_prose
+    # The benchmarks' key results (which docs/benchmarks.rst includes).
+    yield ROOT / "benchmarks" / "README.md", _markdown_prose
+    yield ROOT / "CONTRIBUTING.md", _markdown_prose  # CI's timings
     for path in sorted((ROOT / "docs").rglob("*.rst")):
         parts = set(path.relative_to(ROOT / "docs").parts)
         if parts & {"_build", "auto_examples", "generated", "gen_modules", "_generated"}:
