@@ -143,9 +143,8 @@ html_theme_options = {
     # match no pattern, so they have none. (A catch-all "**" beside their
     # patterns would make the theme warn that a page matches two.)
     "secondary_sidebar_items": {"user_guide/*": ["page-toc"], **{page: ["page-toc"] for page in _PROSE_PAGES}},
-    "icon_links": [
-        {"name": "GitHub", "url": "https://github.com/skae-dev/skae", "icon": "fa-brands fa-github"},
-    ],
+    # No icon links: the project has no public address yet.
+    "icon_links": [],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
