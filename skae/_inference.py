@@ -261,7 +261,9 @@ class InferencePlan:
     one_row_ratio, bulk_ratio : float or None
         Estimated while probing: the time of the ``small``-row call over a
         1-row call, and the time per row of the bulk over the fastest call
-        probed. None in the fast mode.
+        probed. None in the fast mode, and ``one_row_ratio`` also where the
+        defaults were kept without probing the ladder (it decides nothing
+        there).
     probe_seconds : float
         What choosing the plan took (compilation included).
     reason : str
@@ -283,10 +285,9 @@ class InferencePlan:
 
     @property
     def worst_ratio(self):
-        """The larger of ``one_row_ratio`` and ``bulk_ratio`` (None in the fast mode)."""
-        if self.one_row_ratio is None:
-            return None
-        return max(self.one_row_ratio, self.bulk_ratio)
+        """The larger of ``one_row_ratio`` and ``bulk_ratio``, of those measured (None in the fast mode)."""
+        measured = [ratio for ratio in (self.one_row_ratio, self.bulk_ratio) if ratio is not None]
+        return max(measured) if measured else None
 
     def __str__(self):
         if self.mode == "fast":
@@ -294,6 +295,7 @@ class InferencePlan:
                 f"{self.backend}, fast: blocks of up to {self.large} rows, one call each; a row's last bits may "
                 f"depend on its batch. {self.reason}"
             )
+        one_row = "" if self.one_row_ratio is None else f"1 row {self.one_row_ratio:.2f}x, "
         bulk = {
             "one call": f"one call of {self.large} rows",
             "compiled loop": f"{self.large // self.step} calls of {self.step} rows in one compiled loop",
@@ -302,7 +304,7 @@ class InferencePlan:
         return (
             f"{self.backend}, exact: bulk in chunks of {self.large} rows ({bulk}), the rest in calls of "
             f"{self.small} rows; sizes that compute a row alike here: {list(self.agreeing)}. Estimated cost "
-            f"against the bare call: 1 row {self.one_row_ratio:.2f}x, bulk {self.bulk_ratio:.2f}x. "
+            f"against the bare call: {one_row}bulk {self.bulk_ratio:.2f}x. "
             f"{self.reason} (chosen in {self.probe_seconds:.2f} s)"
         )
 
@@ -450,11 +452,13 @@ def choose_plan(call, model, input_shape, chunks=None):
 
     def ratios(small_size, bulk_rate):
         fastest = min(probe.rate(size, size) for size in probe.times if isinstance(size, int))
-        return probe.times[small_size] / probe.times[1], bulk_rate / fastest
+        one_row = probe.times[small_size] / probe.times[1] if 1 in probe.times else None
+        return one_row, bulk_rate / fastest
 
-    # The defaults: their small call and their bulk, and a 1-row call, the
-    # reference of the 1-row ratio.
-    for size in (1, small, large):
+    # The defaults: their small call and their bulk. Where the bulk is one
+    # call, it is the fastest call there is (per row), so the defaults need
+    # no timing; a loop of calls is timed against one call of its rows.
+    for size in (small, large):
         probe.signature(size)
     if step == large:
         default_key, default_rows, loop = large, large, "one call"
@@ -466,7 +470,8 @@ def choose_plan(call, model, input_shape, chunks=None):
         probe.signature(step)
     default = None
     if probe.signatures[small] is not None and probe.agree(default_key, small):
-        probe.retime([1, small, large, default_key])
+        if loop != "one call":
+            probe.retime([large, default_key])
         one_row, bulk = ratios(small, probe.rate(default_key, default_rows))
         default = InferencePlan(backend, "exact", small, large, step, loop, one_row_ratio=one_row, bulk_ratio=bulk)
         if bulk <= DEFAULT_BULK_LIMIT:
@@ -478,6 +483,8 @@ def choose_plan(call, model, input_shape, chunks=None):
     for size in _ladder(top):
         probe.signature(size)
     probe.retime(_ladder(top), rounds=1)
+    if default is not None:  # now with its 1-row cost, to compare with the ladder's plans
+        default = replace(default, one_row_ratio=probe.times[small] / probe.times[1])
     candidates = []
     for group in _groups(probe, _ladder(top)):
         for rate, g_large, g_step, g_loop in _bulk_options(probe, call, model, backend, group, top):
@@ -582,8 +589,8 @@ class ChunkedModel:
         if plan.bulk_ratio > WARN_RATIO:
             warnings.warn(
                 f"On this machine, {self.backend}'s kernels give a row the same bits in any batch only in calls "
-                f"of {list(plan.agreeing)} rows, and the cheapest such plan costs an estimated "
-                f"{plan.one_row_ratio:.1f}x the bare call for 1 row and {plan.bulk_ratio:.1f}x in bulk. Set "
+                f"of {list(plan.agreeing)} rows, and the plan chosen among them costs an estimated "
+                f"{plan.bulk_ratio:.1f}x the bare call in bulk. Set "
                 "inference='fast' on the estimator to run large blocks of rows as one call each, where a row's "
                 "last bits may depend on its batch. The plan: estimator.inference_plan().",
                 InferenceCostWarning,
