@@ -313,11 +313,11 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
 
         Parameters
         ----------
-        X : array-like or scipy sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
+        X : array-like, scipy sparse matrix or sparse array of shape (n_samples, n_features) or (n_samples, ...)
             Training data: flat rows (images of ``image_shape`` where it is
             given), or images, ``(n_samples, height, width[, channels])``. A
-            sparse matrix (CSR) is taken when the autoencoder takes one, as
-            the default dense one does.
+            sparse matrix or sparse array (converted to CSR) is taken when
+            the autoencoder takes one, as the default dense one does.
         y : None
             Ignored; present for API consistency.
         sample_weight : array-like of shape (n_samples,) or None, default=None
