@@ -231,12 +231,3 @@ def test_one_hot_columns_feed_an_autoencoder():
     dense_pipe = make_pipeline(clone(columns).set_params(sparse_threshold=0.0), small_dense(latent_dim=3))
     np.testing.assert_allclose(dense_pipe.fit_transform(frame), codes, atol=1e-6)
     assert list(pipe.get_feature_names_out()) == ["denseautoencoder0", "denseautoencoder1", "denseautoencoder2"]
-
-
-def test_feature_names_and_pandas_output(digits):
-    pd = pytest.importorskip("pandas")
-    X = digits[0][:200]
-    ae = small_dense().set_output(transform="pandas").fit(X)
-    out = ae.transform(X)
-    assert isinstance(out, pd.DataFrame)
-    assert list(out.columns) == list(ae.get_feature_names_out()) == [f"denseautoencoder{i}" for i in range(4)]
