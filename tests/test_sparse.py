@@ -143,10 +143,12 @@ def test_sparse_transform_densifies_one_batch_at_a_time(sparse_rows, monkeypatch
     np.testing.assert_allclose(out, ae.transform(X), atol=1e-6)
 
 
-def test_image_models_refuse_sparse_input_clearly(sparse_rows):
+@pytest.mark.parametrize("interface", [sp.csr_matrix, sp.csr_array], ids=["matrix", "array"])
+def test_image_models_refuse_sparse_input_clearly(interface, sparse_rows):
     X, S = sparse_rows
+    S = interface(S)
     conv = small_conv(image_shape=(4, 10, 1), kernel_size=1, strides=1)
-    with pytest.raises(TypeError, match=r"expected a dense array.*sparse csr_matrix of shape \(300, 40\)"):
+    with pytest.raises(TypeError, match=rf"expected a dense array.*sparse {interface.__name__} of shape \(300, 40\)"):
         conv.fit(S)
     assert not hasattr(conv, "layout_")
     conv.fit(X)
