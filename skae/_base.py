@@ -346,9 +346,10 @@ class AutoencoderTransformer(
 
         Parameters
         ----------
-        X : array-like or scipy sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
+        X : array-like, scipy sparse matrix or sparse array of shape (n_samples, n_features) or (n_samples, ...)
             Training data: flat rows, or samples of their own shape (images)
-            where the estimator takes them. A sparse matrix (CSR) is taken
+            where the estimator takes them. A sparse matrix or sparse array
+            (``csr_array``; other formats are converted to CSR) is taken
             where the model's samples are flat rows, and densified one batch
             at a time; a model that reads images raises ``TypeError`` for it.
         y : None

@@ -22,7 +22,7 @@ from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, clone
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -65,7 +65,9 @@ FINE_TUNE_HINT = (
 
 @register_estimator
 @fill_shared_parameters
-class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+class DeepEmbeddedClustering(
+    PlainStateMixin, ClusterMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Deep Embedded Clustering (DEC) and its improved variant IDEC.
 
     ``fit`` pretrains an autoencoder to reconstruct X, places
@@ -314,11 +316,11 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
 
         Parameters
         ----------
-        X : array-like or scipy sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
+        X : array-like, scipy sparse matrix or sparse array of shape (n_samples, n_features) or (n_samples, ...)
             Training data: flat rows (images of ``image_shape`` where it is
             given), or images, ``(n_samples, height, width[, channels])``. A
-            sparse matrix (CSR) is taken when the autoencoder takes one, as
-            the default dense one does.
+            sparse matrix or sparse array (converted to CSR) is taken when
+            the autoencoder takes one, as the default dense one does.
         y : None
             Ignored; present for API consistency.
         sample_weight : array-like of shape (n_samples,) or None, default=None
@@ -564,6 +566,16 @@ class DeepEmbeddedClustering(PlainStateMixin, ClusterMixin, TransformerMixin, Ba
         """
         check_is_fitted(self)
         return self.autoencoder_.network_.inference_plan("encoder", self.inference)
+
+    @property
+    def _n_features_out(self):
+        """Number of latent features, for ``get_feature_names_out``.
+
+        With it, DEC names its codes as the autoencoders do
+        (``deepembeddedclustering0``, ...) and so has ``set_output``: a
+        ``Pipeline`` that ends in DEC can return DataFrames.
+        """
+        return self.autoencoder_.network_.n_latent
 
     def predict_proba(self, X):
         """Soft assignments ``q`` of X to the clusters.

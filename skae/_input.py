@@ -46,7 +46,7 @@ def check_input(estimator, X, *, request=None, layout=None, finite=False):
         The estimator, which scikit-learn's ``validate_data`` records
         ``n_features_in_`` (and ``feature_names_in_``) on, and checks them
         against.
-    X : array-like or scipy sparse matrix
+    X : array-like, scipy sparse matrix or scipy sparse array
         The input.
     request : LayoutRequest or None
         In ``fit``: what the estimator asks of its layout; the layout is
@@ -60,8 +60,9 @@ def check_input(estimator, X, *, request=None, layout=None, finite=False):
 
     Returns
     -------
-    rows : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features)
-        X as float rows (CSR for sparse input, where the layout takes it).
+    rows : ndarray, scipy.sparse.csr_matrix or scipy.sparse.csr_array of shape (n_samples, n_features)
+        X as float rows: CSR for sparse input, where the layout takes it,
+        a matrix for a sparse matrix and an array for a sparse array.
     layout : SampleLayout
         ``layout``, or the one resolved from X.
     """
@@ -103,7 +104,23 @@ def _check_sparse(estimator, X, request, layout, finite=False):
     time, so a large sparse matrix is never densified whole. The models that
     take them are those whose flat rows stay flat (one rule,
     :attr:`LayoutRequest.takes_sparse`, which the estimator tags report).
+    Sparse matrices and sparse arrays (``csr_array``, which scikit-learn
+    hands out under ``sparse_interface="sparray"``) are taken alike: each
+    keeps its interface, and a batch of either densifies to the same values.
     """
+    if X.ndim != 2:
+        # Only sparse arrays have other ranks (1-D, and N-D COO); a sparse
+        # matrix is always 2-D.
+        hint = (
+            "Reshape it with X.reshape((1, -1)) if it holds one sample."
+            if X.ndim < 2
+            else "Flatten its samples with X.reshape((X.shape[0], -1)) for a model of flat rows, or densify it with "
+            "X.toarray() for a model of N-D samples (images)."
+        )
+        raise ValueError(
+            f"{type(estimator).__name__} expected sparse X of 2 dimensions, (n_samples, n_features); got a sparse "
+            f"{type(X).__name__} of shape {X.shape}. {hint}"
+        )
     if request is not None:
         try:
             layout = resolve_layout((X.shape[1],), request)

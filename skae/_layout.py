@@ -328,7 +328,7 @@ def input_ndim(X):
 
 
 def n_rows(X):
-    """Return the number of rows of an ndarray or a scipy sparse matrix (whose ``len`` is ambiguous)."""
+    """Return the number of rows of an ndarray or a scipy sparse matrix or array (whose ``len`` is ambiguous)."""
     return X.shape[0]
 
 

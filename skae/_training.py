@@ -207,7 +207,7 @@ class Batches(keras.utils.PyDataset):
 
     Parameters
     ----------
-    x : ndarray or scipy sparse matrix
+    x : ndarray, scipy sparse matrix or sparse array
         Samples in the model's layout, float32. Sparse rows (CSR) are
         densified one batch at a time.
     schedule : Epochs or Steps

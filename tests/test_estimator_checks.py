@@ -2,7 +2,16 @@
 
 import pytest
 from _helpers import dense_decoder, dense_encoder
-from sklearn.utils.estimator_checks import estimator_checks_generator
+from sklearn.utils.estimator_checks import (
+    check_global_output_transform_pandas,
+    check_global_set_output_transform_polars,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_set_output_transform_polars,
+    check_transformer_get_feature_names_out,
+    check_transformer_get_feature_names_out_pandas,
+    estimator_checks_generator,
+)
 
 from skae import (
     AutoencoderTransformer,
@@ -118,3 +127,43 @@ def _checks():
 @pytest.mark.parametrize("estimator, check", list(_checks()))
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+#: scikit-learn's checks of feature names and of set_output (default,
+#: pandas and polars containers), which the generator above does not
+#: yield: scikit-learn runs them over its own estimators in tests of their
+#: own. The autoencoders share one implementation (AutoencoderTransformer's
+#: ClassNamePrefixFeaturesOutMixin) and DEC has its own, so they run on
+#: DenseAutoencoder(epochs=1) and on DEC. A set_output check fits a dozen
+#: times (DataFrames and arrays, fit then transform and fit_transform), so
+#: those are slow; for DEC, the global-configuration variants are left to
+#: the autoencoder's, which reach the same wrapper. Each check skips itself
+#: where pandas or polars is not installed.
+FEATURE_NAME_CHECKS = (check_transformer_get_feature_names_out, check_transformer_get_feature_names_out_pandas)
+OUTPUT_CHECKS = {
+    1: (
+        *FEATURE_NAME_CHECKS,
+        check_set_output_transform,
+        check_set_output_transform_pandas,
+        check_global_output_transform_pandas,
+        check_set_output_transform_polars,
+        check_global_set_output_transform_polars,
+    ),
+    5: (*FEATURE_NAME_CHECKS, check_set_output_transform_pandas, check_set_output_transform_polars),
+}
+
+
+def _output_checks():
+    for index, checks in OUTPUT_CHECKS.items():
+        estimator = ESTIMATORS[index]
+        name = type(estimator).__name__
+        for check in checks:
+            slow = index in SLOW_SET or check not in FEATURE_NAME_CHECKS
+            yield pytest.param(
+                estimator, check, id=f"{index}-{name}-{check.__name__}", marks=[pytest.mark.slow] if slow else []
+            )
+
+
+@pytest.mark.parametrize("estimator, check", list(_output_checks()))
+def test_sklearn_output_containers(estimator, check):
+    check(type(estimator).__name__, estimator)

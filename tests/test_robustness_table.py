@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from skae import DenseAutoencoder
 
@@ -15,10 +16,17 @@ X = np.random.default_rng(0).random((20, 64)).astype(np.float32)
         ({}, X[0], ValueError, "Expected 2D array, got 1D array instead"),
         ({}, [[1.0, 2.0], [3.0]], ValueError, "inhomogeneous shape"),
         ({}, X.astype(np.complex64), ValueError, "Complex data not supported"),
+        (
+            {},
+            sparse.coo_array(X.reshape(20, 8, 8)),
+            ValueError,
+            r"expected sparse X of 2 dimensions, \(n_samples, n_features\); got a sparse coo_array of shape "
+            r"\(20, 8, 8\)\. Flatten its samples with X.reshape\(\(X.shape\[0\], -1\)\) for a model of flat rows",
+        ),
         ({"distribute_strategy": "tpu"}, X, ValueError, "'distribute_strategy' parameter of DenseAutoencoder must be"),
         ({"output_activation": "linear"}, X * 1e30, FloatingPointError, "training loss became (inf|nan) in epoch 1"),
     ],
-    ids=["no-columns", "1-d", "ragged", "complex", "strategy", "diverging"],
+    ids=["no-columns", "1-d", "ragged", "complex", "sparse-3-d", "strategy", "diverging"],
 )
 def test_documented_error(params, data, error, match):
     with pytest.raises(error, match=match):

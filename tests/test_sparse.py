@@ -1,11 +1,15 @@
-"""Sparse input: flat-row autoencoders take scipy sparse matrices, densified one batch at a time."""
+"""Sparse input: flat-row autoencoders take scipy sparse matrices and arrays, densified one batch at a time."""
+
+import re
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _helpers import small_conv, small_dense, small_vae, small_wrapper
+from _helpers import small_conv, small_dec, small_dense, small_vae, small_wrapper
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
 from sklearn.utils import get_tags
@@ -47,6 +51,76 @@ def test_sparse_input_gives_what_dense_input_gives(kind, sparse_rows):
     assert (S != before).nnz == 0 and S.format == "csr"  # the caller's matrix is untouched
 
 
+def _weights(estimator):
+    """Every weight an estimator learned: its network's, and DEC's centres."""
+    if hasattr(estimator, "autoencoder_"):
+        return [*_weights(estimator.autoencoder_), estimator.cluster_centers_]
+    return [*estimator.encoder_.get_weights(), *estimator.decoder_.get_weights()]
+
+
+def _assert_same_bits(left, right):
+    assert len(left) == len(right)
+    for a, b in zip(left, right, strict=True):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", list(FLAT))
+def test_sparse_arrays_give_the_bits_of_sparse_matrices(kind, sparse_rows):
+    # scikit-learn 1.9 hands out sparse arrays (csr_array) under
+    # sparse_interface="sparray": the same rows in either interface must
+    # train and score alike, to the bit.
+    _, M = sparse_rows
+    A = sp.csr_array(M)
+    matrix, array = FLAT[kind]().fit(M), FLAT[kind]().fit(A)
+    assert array.history_ == matrix.history_
+    _assert_same_bits(_weights(array), _weights(matrix))
+    codes = array.transform(A)
+    assert np.array_equal(codes, matrix.transform(M))
+    assert np.array_equal(array.inverse_transform(codes), matrix.inverse_transform(codes))
+    assert np.array_equal(array.score_samples(A), matrix.score_samples(M))
+    assert array.offset_ == matrix.offset_
+    # partial_fit with sample weights, in another format of each interface
+    # (converted to CSR as the matrices are).
+    weights = np.linspace(0.5, 2.0, M.shape[0])
+    matrix.partial_fit(M.tocsc(), sample_weight=weights)
+    array.partial_fit(sp.csc_array(A), sample_weight=weights)
+    _assert_same_bits(_weights(array), _weights(matrix))
+    for fmt in ("coo", "lil", "dok", "bsr"):
+        assert np.array_equal(array.transform(A.asformat(fmt)), matrix.transform(M.asformat(fmt)))
+
+
+def test_deep_clustering_takes_sparse_arrays_as_matrices(sparse_rows):
+    _, M = sparse_rows
+    A = sp.csr_array(M)
+    weights = np.linspace(0.5, 2.0, M.shape[0])
+    matrix = small_dec(max_iter=20).fit(M, sample_weight=weights)
+    array = small_dec(max_iter=20).fit(A, sample_weight=weights)
+    np.testing.assert_array_equal(array.labels_, matrix.labels_)
+    _assert_same_bits(_weights(array), _weights(matrix))
+    assert np.array_equal(array.transform(A), matrix.transform(M))
+    assert np.array_equal(array.predict_proba(A), matrix.predict_proba(M))
+
+
+def test_a_pipeline_under_the_sparray_interface_gives_the_bits_of_matrices():
+    rng = np.random.default_rng(0)
+    words = np.array(["red", "green", "blue", "cat", "dog", "fish", "runs", "sleeps", "eats", "fast", "slow", "big"])
+    documents = [" ".join(rng.choice(words, rng.integers(3, 9))) for _ in range(120)]
+    with config_context(sparse_interface="sparray"):
+        vectorizer = TfidfVectorizer().fit(documents)
+        rows = vectorizer.transform(documents)
+        pipe = make_pipeline(TfidfVectorizer(), small_dense(latent_dim=3))
+        codes = pipe.fit_transform(documents)
+        scores = pipe.score_samples(documents)
+    # What the autoencoder got: a sparse array, not a matrix.
+    assert sp.issparse(rows) and not sp.isspmatrix(rows) and rows.format == "csr"
+    with config_context(sparse_interface="spmatrix"):
+        matrix_pipe = make_pipeline(TfidfVectorizer(), small_dense(latent_dim=3))
+        assert sp.isspmatrix(matrix_pipe[0].fit_transform(documents))
+        assert np.array_equal(matrix_pipe.fit_transform(documents), codes)
+        assert np.array_equal(matrix_pipe.score_samples(documents), scores)
+    _assert_same_bits(_weights(pipe[-1]), _weights(matrix_pipe[-1]))
+
+
 def test_sparse_transform_densifies_one_batch_at_a_time(sparse_rows, monkeypatch):
     from skae import _layout
 
@@ -69,10 +143,12 @@ def test_sparse_transform_densifies_one_batch_at_a_time(sparse_rows, monkeypatch
     np.testing.assert_allclose(out, ae.transform(X), atol=1e-6)
 
 
-def test_image_models_refuse_sparse_input_clearly(sparse_rows):
+@pytest.mark.parametrize("interface", [sp.csr_matrix, sp.csr_array], ids=["matrix", "array"])
+def test_image_models_refuse_sparse_input_clearly(interface, sparse_rows):
     X, S = sparse_rows
+    S = interface(S)
     conv = small_conv(image_shape=(4, 10, 1), kernel_size=1, strides=1)
-    with pytest.raises(TypeError, match=r"expected a dense array.*sparse csr_matrix of shape \(300, 40\)"):
+    with pytest.raises(TypeError, match=rf"expected a dense array.*sparse {interface.__name__} of shape \(300, 40\)"):
         conv.fit(S)
     assert not hasattr(conv, "layout_")
     conv.fit(X)
@@ -86,6 +162,29 @@ def test_image_models_refuse_sparse_input_clearly(sparse_rows):
     wrapper = small_wrapper(input_shape=(4, 10))
     with pytest.raises(TypeError, match="expected a dense array"):
         wrapper.fit(S)
+
+
+@pytest.mark.parametrize(
+    ("shape", "hint"),
+    [
+        ((40,), r"Reshape it with X.reshape\(\(1, -1\)\) if it holds one sample"),
+        ((30, 4, 10), r"Flatten its samples with X.reshape\(\(X.shape\[0\], -1\)\)"),
+    ],
+    ids=["1-d", "3-d"],
+)
+def test_sparse_arrays_of_other_ranks_are_refused_clearly(shape, hint, fitted_small):
+    # Sparse arrays, unlike matrices, can be 1-D (csr_array, coo_array) or N-D (coo_array).
+    X = sp.coo_array(np.arange(np.prod(shape), dtype=np.float64).reshape(shape))
+    expected = (
+        r"expected sparse X of 2 dimensions, \(n_samples, n_features\); "
+        rf"got a sparse coo_array of shape {re.escape(str(shape))}\. "
+    )
+    for estimator in (small_dense(), small_conv(image_shape=(4, 10, 1))):
+        with pytest.raises(ValueError, match=expected + hint):
+            estimator.fit(X)
+        assert not hasattr(estimator, "layout_")
+    with pytest.raises(ValueError, match=expected):
+        fitted_small("dense").transform(X)
 
 
 def test_failed_sparse_fit_leaves_a_fitted_model_as_it_was(sparse_rows):
@@ -134,12 +233,3 @@ def test_one_hot_columns_feed_an_autoencoder():
     dense_pipe = make_pipeline(clone(columns).set_params(sparse_threshold=0.0), small_dense(latent_dim=3))
     np.testing.assert_allclose(dense_pipe.fit_transform(frame), codes, atol=1e-6)
     assert list(pipe.get_feature_names_out()) == ["denseautoencoder0", "denseautoencoder1", "denseautoencoder2"]
-
-
-def test_feature_names_and_pandas_output(digits):
-    pd = pytest.importorskip("pandas")
-    X = digits[0][:200]
-    ae = small_dense().set_output(transform="pandas").fit(X)
-    out = ae.transform(X)
-    assert isinstance(out, pd.DataFrame)
-    assert list(out.columns) == list(ae.get_feature_names_out()) == [f"denseautoencoder{i}" for i in range(4)]
