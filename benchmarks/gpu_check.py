@@ -36,7 +36,7 @@ what it finished:
    time is left.
 
 Each part runs in child processes with a timeout, inside an overall budget
-(``--budget``, 450 s); the report is rewritten after every part, so a part
+(``--budget``, 440 s); the report is rewritten after every part, so a part
 that runs out of time keeps the others. It writes ``gpu_check.md`` (the
 tables), ``gpu_check.json`` (the raw figures) and ``gpu_check.log`` (every
 child's command and its stderr) to ``--output``'s folder: by default
@@ -95,7 +95,7 @@ FULL = {
     "bulk_rows": 10_000,
     "bulk_calls": 10,
     "test_files": (),
-    "budget": 450,
+    "budget": 440,
     "probe_timeout": 90,
     "gpu_timeout": 150,
     "cpu_timeout": 120,
@@ -114,6 +114,8 @@ QUICK = {
     "test_files": ("tests/test_inference.py",),
     "tests_timeout": 300,
 }
+#: For processes that share the GPU: none may take its memory up front, as TensorFlow and JAX do by default.
+SHARED_GPU = {"TF_FORCE_GPU_ALLOW_GROWTH": "true", "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
 #: Time kept back for the tests while the earlier parts run (only when the tests are asked for).
 TESTS_RESERVE = 120
 #: A part is skipped rather than started with less time than this.
@@ -425,7 +427,7 @@ def finish_child(child):
         child.process.wait(timeout=max(0.0, child.started + child.timeout - time.monotonic()))
     except subprocess.TimeoutExpired:
         timed_out = True
-        for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 30)):
+        for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 30)):
             try:
                 os.killpg(child.process.pid, sig)
                 child.process.wait(timeout=grace)
@@ -700,7 +702,7 @@ def parse_args(argv=None):
     parser.add_argument("--data", default=None, help="MNIST's mnist.npz (default: SKAE_MNIST, the project's copy)")
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
-    parser.add_argument("--budget", type=float, default=None, help="seconds for the whole run (default 450)")
+    parser.add_argument("--budget", type=float, default=None, help="seconds for the whole run (default 440)")
     parser.add_argument("--test-workers", type=int, default=4, help="pytest-xdist workers per backend")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # a child's spec, JSON
     args = parser.parse_args(argv)
@@ -800,9 +802,10 @@ def probe_backends(run):
             probes[backend] = {"backend": backend, "gpus": [], "error": f"{backend} not installed"}
             continue
         command = [sys.executable, "-c", PROBE, backend]
-        started[backend] = start_child(
-            f"probe-{backend}", command, child_env(backend, "gpu"), run.args.sizes["probe_timeout"], run.folder
-        )
+        env = child_env(backend, "gpu")
+        # The probes run at once: none may reserve the GPU's memory, as JAX does when it starts.
+        env.update(SHARED_GPU)
+        started[backend] = start_child(f"probe-{backend}", command, env, run.args.sizes["probe_timeout"], run.folder)
     for backend, proc in started.items():
         done = finish_child(proc)
         run.record(proc.name, proc.command, done)
@@ -882,13 +885,8 @@ def run_tests(run, backends):
     started = {}
     for backend in backends:
         env = child_env(backend, "gpu", run.data)
-        # Several test processes share the GPU: none may take all its memory up front, as TensorFlow
-        # and JAX do by default. And the cores are shared out, as conftest.py does within one set.
-        env.update(
-            TF_FORCE_GPU_ALLOW_GROWTH="true",
-            XLA_PYTHON_CLIENT_PREALLOCATE="false",
-            OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // (max(1, workers) * len(backends)))),
-        )
+        # Several test processes share the GPU, and the cores are shared out, as conftest.py does within one set.
+        env.update(SHARED_GPU, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // (max(1, workers) * len(backends)))))
         started[backend] = start_child(f"tests-{backend}", command, env, timeout, run.folder)
     for backend, proc in started.items():
         done = finish_child(proc)
