@@ -87,13 +87,17 @@ def fine_tuning_model(network, centers, *, alpha, reconstruction, optimizer):
     inputs = keras.Input(network.layout.sample_shape)
     latent = network.encoder(inputs)
     clustering = ClusteringLayer(len(centers), alpha=alpha, name="clustering")
-    outputs, losses, weights = [clustering(latent)], [keras.losses.KLDivergence()], [1.0]
+    assignments = clustering(latent)
     loss, weight = reconstruction
     if weight > 0:
-        outputs.append(network.decoder(latent))
-        losses.append(loss)
-        weights.append(float(weight))
+        outputs = [assignments, network.decoder(latent)]
+        compiled = {"loss": [keras.losses.KLDivergence(), loss], "loss_weights": [1.0, float(weight)]}
+    else:
+        # One output, not a list of one: Keras before 3.5 reads a one-item
+        # list of losses or loss weights as another number of outputs.
+        outputs = assignments
+        compiled = {"loss": keras.losses.KLDivergence()}
     model = keras.Model(inputs, outputs, name="deep_embedded_clustering")
     clustering.set_weights([np.asarray(centers, dtype=np.float32)])
-    model.compile(optimizer=optimizer, loss=losses, loss_weights=weights)
+    model.compile(optimizer=optimizer, **compiled)
     return model, clustering

@@ -184,6 +184,8 @@ def _output_shape(model, input_shape, what):
         spec = model.compute_output_spec(keras.KerasTensor((None, *input_shape)))
     except Exception as exc:
         raise ValueError(f"The {what} cannot take samples of shape {tuple(input_shape)}: {exc}") from exc
+    if isinstance(spec, list) and len(spec) == 1:
+        spec = spec[0]
     if isinstance(spec, (list, tuple, dict)):
         raise ValueError(f"The {what} must return one tensor; it returns {type(spec).__name__}.")
     return tuple(spec.shape[1:])

@@ -434,7 +434,25 @@ def read(path):
             UserWarning,
             stacklevel=2,
         )
-    return _decode_state(metadata, members, path)
+    try:
+        return _decode_state(metadata, members, path)
+    except ValueError as exc:
+        # Keras reads the models of its own version and older ones; a newer
+        # Keras may write layer settings that an older one does not know.
+        written, this = _release(versions.get("keras")), _release(keras.__version__)
+        if written is None or this is None or written <= this:
+            raise
+        raise ValueError(
+            f"{exc} It was written with Keras {versions['keras']}, newer than this Keras "
+            f"{keras.__version__}, which may not read a newer Keras's model: upgrade Keras to "
+            f"{versions['keras']} or newer."
+        ) from exc
+
+
+def _release(version):
+    """Return the release numbers of a version string (``"3.15.1"`` -> ``(3, 15, 1)``), or None."""
+    parts = str(version).split(".")[:3]
+    return tuple(int(part) for part in parts) if all(part.isdigit() for part in parts) else None
 
 
 def _registered(name, path):

@@ -259,8 +259,8 @@ def test_optimizer_instance_is_copied_and_learning_rate_applied(digits):
     optimizer = keras.optimizers.SGD(learning_rate=0.5)
     est = small_dense(optimizer=optimizer, learning_rate=0.01).fit(digits[0])
     assert est.model_.optimizer is not optimizer
-    assert float(est.model_.optimizer.learning_rate) == pytest.approx(0.01)
-    assert float(optimizer.learning_rate) == pytest.approx(0.5)
+    assert float(keras.ops.convert_to_numpy(est.model_.optimizer.learning_rate)) == pytest.approx(0.01)
+    assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(0.5)
     assert optimizer.iterations.numpy() == 0
 
 

@@ -92,7 +92,7 @@ def test_optimizer_instance_is_saved_and_unsaveable_params_are_named(digits, tmp
     est.fit(X).save(tmp_path / "sgd.skae")
     loaded = skae.load(tmp_path / "sgd.skae")
     assert isinstance(loaded.optimizer, keras.optimizers.SGD) and loaded.callbacks is None
-    assert float(loaded.optimizer.learning_rate) == pytest.approx(0.05)
+    assert float(keras.ops.convert_to_numpy(loaded.optimizer.learning_rate)) == pytest.approx(0.05)
     with pytest.raises(TypeError, match="Cannot save parameter 'activation'=<function.*lambda or a function defined"):
         small_dense(epochs=1, activation=lambda x: keras.activations.relu(x)).fit(X).save(tmp_path / "fn.skae")
     assert not (tmp_path / "fn.skae").exists()
@@ -150,9 +150,9 @@ def test_other_files_and_versions_get_clear_errors(saved, tmp_path):
     with pytest.raises(ValueError, match=r"Keras 4\.0\.0.*another major version"):
         skae.load(keras4)
     old_sklearn = rewrite(
-        saved, tmp_path / "sk.skae", metadata=lambda m: {**m, "versions": {**m["versions"], "sklearn": "1.6.0"}}
+        saved, tmp_path / "sk.skae", metadata=lambda m: {**m, "versions": {**m["versions"], "sklearn": "1.5.0"}}
     )
-    with pytest.warns(UserWarning, match="scikit-learn 1.6.0"):
+    with pytest.warns(UserWarning, match="scikit-learn 1.5.0"):
         assert skae.load(old_sklearn).n_features_in_ == 64
     foreign = rewrite(saved, tmp_path / "cls.skae", metadata=lambda m: {**m, "class": "os.system"})
     with pytest.raises(ValueError, match="'os.system', which is not a loaded skae estimator class"):
@@ -160,6 +160,11 @@ def test_other_files_and_versions_get_clear_errors(saved, tmp_path):
     extra = rewrite(saved, tmp_path / "p.skae", metadata=lambda m: {**m, "params": {**m["params"], "evil": 1}})
     with pytest.raises(ValueError, match=r"invalid estimator metadata: unknown parameters \['evil'\]"):
         skae.load(extra)
+    newer = rewrite(
+        extra, tmp_path / "new.skae", metadata=lambda m: {**m, "versions": {**m["versions"], "keras": "3.999.0"}}
+    )
+    with pytest.raises(ValueError, match=r"unknown parameters.*written with Keras 3\.999\.0, newer than this Keras"):
+        skae.load(newer)
 
 
 def test_crafted_model_with_code_is_refused_and_never_runs(saved, tmp_path):
@@ -213,9 +218,19 @@ def test_files_of_format_3_still_load_and_give_the_same_output(name):
     # CPU kernels sum in their own order, so they match to rounding.
     from pathlib import Path
 
+    from packaging.version import Version
+
     data = Path(__file__).parent / "data"
     outputs = np.load(data / "format3_outputs.npz")
-    est = skae.load(data / f"format3_{name}.skae")
+    try:
+        est = skae.load(data / f"format3_{name}.skae")
+    except ValueError as exc:
+        # Keras 3.15.1 wrote their models, and an older Keras may not read
+        # a newer one's layer settings: loading must then say so.
+        if Version(keras.__version__) >= Version("3.15.1"):
+            raise
+        assert "newer than this Keras" in str(exc) and "upgrade Keras to 3.15.1 or newer" in str(exc), exc
+        pytest.skip(f"Keras {keras.__version__} cannot read Keras 3.15.1's models, and loading says so")
     probe = outputs["probe"]
     got = {f"{name}_transform": est.transform(probe)}
     if name == "dec":

@@ -69,3 +69,15 @@ def test_no_module_imports_one_that_imports_it_back():
 
     cycles = [m for m in graph if m != "__init__" and reaches(m, m)]
     assert cycles == []
+
+
+def test_declared_lower_bounds_are_the_lowest_versions_ci_tests():
+    # pyproject.toml's lower bounds are a promise that CI keeps by installing
+    # exactly .ci/lowest-constraints.txt: the two must name the same versions.
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11 and newer
+    root = Path(__file__).parents[1]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    lower = dict(requirement.split(">=") for requirement in declared)
+    lines = (root / ".ci" / "lowest-constraints.txt").read_text().splitlines()
+    pinned = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+    assert lower == pinned
