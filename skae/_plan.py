@@ -29,9 +29,10 @@ class InferencePlan:
     """How ``transform`` runs a model on this machine: the call sizes in use, and why.
 
     A fitted estimator's :meth:`~skae.AutoencoderTransformer.inference_plan`
-    returns it; ``str(plan)`` says it in words.
+    returns it; ``str(plan)`` says it in words. Each parameter is an
+    attribute of the same name.
 
-    Attributes
+    Parameters
     ----------
     backend : str
         The Keras backend.
