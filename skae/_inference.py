@@ -35,13 +35,14 @@ Which sizes compute a row alike is the kernels' choice, and it differs
 from one machine to the next, even of the same kind: so the sizes are an
 :class:`InferencePlan` chosen on the machine, once per model and process,
 from measurement (:func:`choose_plan`). It checks the backend's default
-sizes (:data:`CHUNKS`) first; where they disagree, or cost more than
-:data:`DEFAULT_BULK_LIMIT` times the fastest call it timed, it probes the whole
-:data:`LADDER` of call sizes, groups the sizes whose calls give a row the
-same bits at every position, and takes the group whose plan costs least
-(the lower worse ratio of 1 row and bulk, each against the bare call).
-Where that plan's bulk costs more than :data:`WARN_RATIO` times the bare
-call, ``transform`` warns once, and names ``inference="fast"``: one call per
+sizes (:data:`CHUNKS`) on probe rows first; where they disagree, it probes
+the whole :data:`LADDER` of call sizes, groups the sizes whose calls give a
+row the same bits at every position, and takes the broadest group. The
+choice rests on the bits alone, never on timings, which move with the
+machine's load: so every process on the machine, and every model of the
+same shapes, chooses alike. What the plan costs is timed and reported;
+where its bulk costs more than :data:`WARN_RATIO` times the fastest call
+timed, ``transform`` warns once, and names ``inference="fast"``: one call per
 block of rows, as a plain Keras call runs, for users who do not need a
 row's bits to be its own.
 """
@@ -88,20 +89,9 @@ CHUNKS = {"tensorflow": (4, 1024, 1024), "jax": (4, 512, 16), "torch": (8, 1024,
 #: The call sizes probed where the defaults do not hold (the largest is
 #: lowered for samples so big that it would pass :data:`PROBE_BYTES`).
 LADDER = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
-#: The estimated bulk cost (per row, against the fastest call the probe
-#: timed) up to which agreeing default sizes are kept without probing the
-#: ladder. Kept loose: timings vary with the machine's load from one
-#: process to the next, while the plan (so a row's last bits) should not.
-#: The 1-row cost is measured and reported, but decides nothing here: the
-#: defaults' small calls are of a few rows, whose cost is mostly a call's
-#: fixed cost, and under load it varies most.
-DEFAULT_BULK_LIMIT = 1.5
-#: Rounds of interleaved calls that time the sizes a choice depends on
-#: (the fastest round counts), besides the calls that compared their bits.
+#: Rounds of interleaved calls that time a loop of calls against one call
+#: of its rows (the fastest round counts), for the plan's estimated cost.
 TIMING_ROUNDS = 3
-#: A plan found on the ladder replaces agreeing defaults only if its worse
-#: ratio is below this part of theirs, for the same reason.
-SWITCH_GAIN = 0.8
 #: Rows compared at the start, the middle and the end of the probe rows.
 WINDOW = 16
 #: Seed of the probe rows.
@@ -308,22 +298,6 @@ def _ladder(top):
     return tuple(size for size in LADDER if size <= top)
 
 
-def _bulk_options(probe, call, model, backend, group, top):
-    """Return the bulk ways that give ``group``'s bits: ``(seconds per row, large, step, loop)`` each."""
-    options = [(probe.rate(size, size), size, size, "one call") for size in group]
-    if backend == "jax":
-        # Calls of a few rows inside one compiled loop of `top` rows: their
-        # bits must be checked too (the loop is a program of its own).
-        for step in sorted(group):
-            if step >= top or top % step:
-                continue
-            key = ("loop", step, top)
-            probe.signature(top, _jax_chunk_loop(model, step), key=key)
-            if probe.agree(key, min(group)):
-                options.append((probe.rate(key, top), top, step, "compiled loop"))
-    return options
-
-
 def choose_plan(call, model, input_shape, chunks=None):
     """Choose how to run ``model`` on this machine so that a row's bits do not depend on its batch.
 
@@ -342,10 +316,10 @@ def choose_plan(call, model, input_shape, chunks=None):
     Returns
     -------
     InferencePlan
-        The sizes, measured: the defaults where they compute a row alike and
-        cost at most :data:`DEFAULT_BULK_LIMIT` (bulk) and
-        :data:`DEFAULT_ONE_ROW_LIMIT` (1 row) times the bare call, else the plan of the probed group of
-        sizes with the lowest worse ratio.
+        The defaults where they compute a row alike, else the broadest
+        group of probed sizes that agree (the most sizes; of those, the
+        one that reaches the largest calls): calls of its smallest size for
+        the last rows, one call of its largest per bulk chunk.
     """
     began = time.perf_counter()
     backend = keras.backend.backend()
@@ -381,47 +355,29 @@ def choose_plan(call, model, input_shape, chunks=None):
     else:
         default_key, default_rows, loop = step, step, "calls"
         probe.signature(step)
-    default = None
     if probe.signatures[small] is not None and probe.agree(default_key, small):
+        # Kept whatever they cost: the choice rests on the bits alone, so
+        # every process on this machine, and every model of the same shapes,
+        # chooses alike (timings move with the load; the plan must not).
         if loop != "one call":
             probe.retime([large, default_key])
         one_row, bulk = ratios(small, probe.rate(default_key, default_rows))
         default = InferencePlan(backend, "exact", small, large, step, loop, one_row_ratio=one_row, bulk_ratio=bulk)
-        if bulk <= DEFAULT_BULK_LIMIT:
-            return _finish(
-                probe, default, began, "The backend's default sizes compute a row alike here and cost little."
-            )
+        return _finish(probe, default, began, "The backend's default sizes compute a row alike here.")
 
     # The ladder: every size, grouped by the bits it gives the compared rows.
     for size in _ladder(top):
         probe.signature(size)
-    probe.retime(_ladder(top), rounds=1)
-    if default is not None:  # now with its 1-row cost, to compare with the ladder's plans
-        default = replace(default, one_row_ratio=probe.times[small] / probe.times[1])
-    candidates = []
-    for group in _groups(probe, _ladder(top)):
-        for rate, g_large, g_step, g_loop in _bulk_options(probe, call, model, backend, group, top):
-            one_row, bulk = ratios(min(group), rate)
-            candidates.append(
-                InferencePlan(
-                    backend, "exact", min(group), g_large, g_step, g_loop, one_row_ratio=one_row, bulk_ratio=bulk
-                )
-            )
-    best = min(candidates, key=lambda plan: (plan.worst_ratio, -plan.large))
-    if default is not None and best.worst_ratio >= SWITCH_GAIN * default.worst_ratio:
-        return _finish(
-            probe,
-            default,
-            began,
-            f"The backend's default sizes compute a row alike here; no probed plan cost less than "
-            f"{SWITCH_GAIN:g} times theirs.",
-        )
-    why = (
-        "The backend's default sizes gave a row other bits by its call or position here"
-        if default is None
-        else f"The backend's default sizes cost {default.worst_ratio:.2f}x here"
+    # The broadest group (the most sizes that agree; of those, the one that
+    # reaches the largest calls), by the bits alone, as above: small calls
+    # of its smallest size, the bulk in one call of its largest.
+    group = max(_groups(probe, _ladder(top)), key=lambda sizes: (len(sizes), max(sizes)))
+    one_row, bulk = ratios(min(group), probe.rate(max(group), max(group)))
+    plan = InferencePlan(
+        backend, "exact", min(group), max(group), max(group), "one call", one_row_ratio=one_row, bulk_ratio=bulk
     )
-    return _finish(probe, best, began, f"{why}; this group of sizes costs least.")
+    why = "The backend's default sizes gave a row other bits by its call or position here"
+    return _finish(probe, plan, began, f"{why}; the broadest group of sizes that agree took over.")
 
 
 def _groups(probe, sizes):
