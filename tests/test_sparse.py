@@ -101,6 +101,10 @@ def test_deep_clustering_takes_sparse_arrays_as_matrices(sparse_rows):
     assert np.array_equal(array.predict_proba(A), matrix.predict_proba(M))
 
 
+@pytest.mark.skipif(
+    "sparse_interface" not in __import__("inspect").signature(config_context).parameters,
+    reason="this scikit-learn has no sparse_interface (1.9 and newer)",
+)
 def test_a_pipeline_under_the_sparray_interface_gives_the_bits_of_matrices():
     rng = np.random.default_rng(0)
     words = np.array(["red", "green", "blue", "cat", "dog", "fish", "runs", "sleeps", "eats", "fast", "slow", "big"])
@@ -178,6 +182,12 @@ def test_image_models_refuse_sparse_input_clearly(interface, sparse_rows):
     ids=["1-d", "3-d"],
 )
 def test_sparse_arrays_of_other_ranks_are_refused_clearly(shape, hint, fitted_small):
+    try:
+        rank = sp.coo_array(np.zeros(shape)).ndim
+    except (TypeError, ValueError):
+        rank = None
+    if rank != len(shape):  # older SciPy makes a 1-D array 2-D, and refuses N-D ones
+        pytest.skip("this SciPy has no sparse arrays of this rank")
     # Sparse arrays, unlike matrices, can be 1-D (csr_array, coo_array) or N-D (coo_array).
     X = sp.coo_array(np.arange(np.prod(shape), dtype=np.float64).reshape(shape))
     expected = (
