@@ -70,7 +70,7 @@ __all__ = [
     "InferenceCostWarning",
     "choose_plan",
     "compile_model",
-    "predict",
+    "chunked_model",
 ]
 
 #: Rows per chunk of a memory-bounded pass (the scores, sparse input): one
@@ -550,8 +550,8 @@ def _same(x):
     return x
 
 
-def predict(cache, key, model, input_shape, x, mode="exact"):
-    """Return ``model``'s output for the samples ``x`` (float32), compiled and planned once per model and mode.
+def chunked_model(cache, key, model, input_shape, mode="exact"):
+    """Return the cached :class:`ChunkedModel` of ``model`` in ``mode``, built on first use.
 
     ``cache`` is a dict the caller owns (a fitted network keeps one per
     model, and drops it when pickled); ``cache[key, mode]`` keeps the
@@ -560,11 +560,6 @@ def predict(cache, key, model, input_shape, x, mode="exact"):
     for. Nobody needs to clear it: the compiled functions read the model's
     weights when they run.
     """
-    return chunked_model(cache, key, model, input_shape, mode)(x)
-
-
-def chunked_model(cache, key, model, input_shape, mode="exact"):
-    """Return the cached :class:`ChunkedModel` of ``model`` in ``mode``, built on first use (see :func:`predict`)."""
     backend, input_shape = keras.backend.backend(), tuple(input_shape)
     entry = cache.get((key, mode))
     if entry is None or entry[0] is not model or entry[1:3] != (backend, input_shape):

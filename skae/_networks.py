@@ -293,7 +293,7 @@ class AutoencoderNetwork:
             latent_shape = latent_shape_of(self.encoder, layout.sample_shape)
         self.latent_shape = tuple(latent_shape)
         # The compiled inference functions of encoder and decoder, built on
-        # first use (see _inference.predict). They read the live weights, so
+        # first use (see _inference.chunked_model). They read the live weights, so
         # training never makes them stale.
         self._compiled = {}
 

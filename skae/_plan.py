@@ -81,12 +81,6 @@ class InferencePlan:
     probe_seconds: float = 0.0
     reason: str = ""
 
-    @property
-    def worst_ratio(self):
-        """The larger of ``one_row_ratio`` and ``bulk_ratio``, of those measured (None in the fast mode)."""
-        measured = [ratio for ratio in (self.one_row_ratio, self.bulk_ratio) if ratio is not None]
-        return max(measured) if measured else None
-
     def __str__(self):
         if self.mode == "fast":
             return (
