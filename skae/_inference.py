@@ -26,7 +26,10 @@ call here ever sees a number of rows of its own choosing. A
 
 * chunks of ``large`` rows (bulk), each one call of the model or
   ``large / step`` calls of ``step`` rows (inside one compiled
-  ``jax.lax.map`` on JAX), then
+  ``jax.lax.map`` on JAX); on TensorFlow, a block of such one-call chunks
+  runs as one call of a compiled loop over them (``tf.map_fn``), where a
+  check on probe rows finds that it gives each chunk the bits of its own
+  call; then
 * the rest in calls of ``small`` rows, the last one zero-padded (or, where
   more than ``large / 8`` rows are left, one zero-padded chunk of
   ``large`` rows).
@@ -201,6 +204,36 @@ def _jax_chunk_loop(model, step):
         return out.reshape(len(x), *out.shape[2:])
 
     return call
+
+
+def _tensorflow_chunk_loop(model, input_shape, rows):
+    """Return ``f(x)`` for ``x`` of a multiple of ``rows`` rows: ``rows``-row calls of ``model`` in one ``tf.map_fn``.
+
+    One call from Python for a whole block of chunks: ten separate calls
+    of 1,024 rows cost each a slice, a dispatch and a copy out, about a
+    third more than one bare call of all the rows (results section 19),
+    and the loop runs at the bare call's speed. One iteration at a time,
+    so that each chunk's call has the machine's threads to itself, as a
+    call of its own would.
+    """
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, *input_shape), tf.float32)
+
+    def run(x):
+        chunks = tf.reshape(x, (-1, rows, *input_shape))
+        outputs = tf.map_fn(lambda chunk: model(chunk, training=False), chunks, parallel_iterations=1)
+        return tf.reshape(outputs, (-1, *outputs.shape[2:]))
+
+    compiled = tf.function(run, input_signature=[spec], autograph=False).get_concrete_function()
+    return lambda x: compiled(x).numpy()
+
+
+def _loop_keeps_the_bits(loop, call, input_shape, rows):
+    """Whether ``loop`` gives two chunks of ``rows`` probe rows the bits of ``call`` on each chunk alone."""
+    x = np.random.default_rng(PROBE_SEED).random((2 * rows, *input_shape), dtype=np.float32)
+    alone = np.concatenate([np.asarray(call(x[:rows])), np.asarray(call(x[rows:]))])
+    return np.array_equal(np.asarray(loop(x)), alone, equal_nan=True)
 
 
 def _calls_of(call, rows):
@@ -443,18 +476,23 @@ class ChunkedModel:
                 self.backend, "fast", 0, rows, rows, "one call", reason="Asked for with inference='fast'."
             )
             return
-        self.plan = plan = choose_plan(self._call, model, self.input_shape, chunks)
+        plan = choose_plan(self._call, model, self.input_shape, chunks)
         self._call_large = self._call
         if plan.loop == "compiled loop":
             self._call_large = _jax_chunk_loop(model, plan.step)
         elif plan.loop == "calls":
             self._call_large = _calls_of(self._call, plan.step)
-        # TensorFlow copies a NumPy array into a tensor on every call, and
-        # ten copies of 1,024 rows cost more than one of 10,240 rows: a
-        # block of large chunks becomes one tensor, and each call takes a
-        # slice of it (results section 17). JAX and PyTorch gained nothing
-        # measurable from it.
-        self._feed = _tensorflow_tensor if self.backend == "tensorflow" else _same
+        # TensorFlow's loop over a block of one-call chunks is built and
+        # checked at the first input that needs it (two chunks or more in a
+        # block): most models, in tests and small fits, never see one, and
+        # tracing it costs about a bulk call's time.
+        self._lock = threading.Lock()
+        if self.backend == "tensorflow" and plan.loop == "one call":
+            self._loop = None
+            plan = replace(plan, block_loop=None)
+        else:
+            self._loop = (None,)
+        self.plan = plan
         if plan.bulk_ratio > WARN_RATIO:
             warnings.warn(
                 f"On this machine, {self.backend}'s kernels give a row the same bits in any batch only in calls "
@@ -500,14 +538,42 @@ class ChunkedModel:
         bulk = n - n % large
         if n - bulk > large // 8:
             bulk = n
-        # The bulk goes in blocks of whole large chunks, each block handed
-        # to the backend once (see _feed), then called chunk by chunk.
+        # The bulk goes in blocks of whole large chunks, each cast to
+        # float32 on its own, and run chunk by chunk, or as one call of
+        # TensorFlow's loop over them; a padded last chunk runs alone, so
+        # that padding copies one chunk, not a block.
         block = large * max(1, BLOCK_BYTES // (4 * math.prod(self.input_shape) * large))
-        parts = [
-            *((start, min(block, bulk - start), large, self._call_large) for start in range(0, bulk, block)),
-            *((start, min(small, n - start), small, self._call) for start in range(bulk, n, small)),
-        ]
+        parts = []
+        for start in range(0, bulk, block):
+            rows = min(block, bulk - start)
+            whole = rows - rows % large
+            loop = self._block_loop() if whole > large else None
+            if loop is not None:
+                parts.append((start, whole, whole, loop))
+            elif whole:
+                parts.append((start, whole, large, self._call_large))
+            if rows > whole:
+                parts.append((start + whole, rows - whole, large, self._call_large))
+        parts += [(start, min(small, n - start), small, self._call) for start in range(bulk, n, small)]
         return self._run(x, n, parts)
+
+    def _block_loop(self):
+        """Return TensorFlow's compiled loop over a block of chunks, or None where a block runs chunk by chunk.
+
+        Built at first need, and kept only where it gives two chunks of
+        probe rows the bits of each chunk's own call (``plan.block_loop``
+        says which).
+        """
+        if self._loop is None:
+            with self._lock:
+                if self._loop is None:
+                    large = self.plan.large
+                    loop = _tensorflow_chunk_loop(self.model, self.input_shape, large)
+                    if not _loop_keeps_the_bits(loop, self._call, self.input_shape, large):
+                        loop = None
+                    self.plan = replace(self.plan, block_loop=loop is not None)
+                    self._loop = (loop,)
+        return self._loop[0]
 
     def _fast(self, x, n):
         """Blocks of up to ``plan.large`` rows, one call each; JAX's last block padded to a power of two.
@@ -528,26 +594,16 @@ class ChunkedModel:
         for start, rows, unit, call in parts:
             chunk = dense_rows(x[start : start + rows], np.float32)
             padded = -(-rows // unit) * unit
-            if padded > rows:
-                chunk = np.concatenate([chunk, np.zeros((padded - rows, *chunk.shape[1:]), dtype=np.float32)])
-            if self.plan.mode == "exact":
-                chunk = self._feed(chunk)
+            if padded > rows:  # one new array, zeros after the rows
+                whole = np.empty((padded, *chunk.shape[1:]), dtype=np.float32)
+                whole[:rows], whole[rows:] = chunk, 0
+                chunk = whole
             for offset in range(0, rows, unit):
                 result = np.asarray(call(chunk[offset : offset + unit]))[: rows - offset]
                 if out is None:
                     out = np.empty((n, *result.shape[1:]), dtype=np.float32)
                 out[start + offset : start + offset + len(result)] = result
         return out
-
-
-def _tensorflow_tensor(x):
-    import tensorflow as tf
-
-    return tf.convert_to_tensor(x)
-
-
-def _same(x):
-    return x
 
 
 def chunked_model(cache, key, model, input_shape, mode="exact"):

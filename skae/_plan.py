@@ -50,6 +50,14 @@ class InferencePlan:
     loop : {"one call", "compiled loop", "calls"}
         How a bulk chunk runs: one call of ``large`` rows, ``large / step``
         calls inside one ``jax.lax.map``, or ``large / step`` calls from Python.
+    block_loop : bool or None
+        Whether a block of bulk chunks (up to 16 MiB of input) runs as one
+        call of a compiled loop over them (``tf.map_fn``), rather than
+        chunk by chunk. TensorFlow only, where a chunk is one call: the
+        loop is built at the first input of two chunks or more in a block,
+        and kept where it gives two chunks of probe rows the bits of each
+        chunk's own call; None until then. False on JAX and PyTorch, whose
+        calls from Python cost little, and in the fast mode.
     agreeing : tuple of int
         The probed call sizes that give a row the bits of the ``small``-row
         call, at every position probed.
@@ -74,6 +82,7 @@ class InferencePlan:
     large: int
     step: int
     loop: str
+    block_loop: bool | None = False
     agreeing: tuple = ()
     groups: tuple = ()
     one_row_ratio: float | None = None
@@ -93,6 +102,8 @@ class InferencePlan:
             "compiled loop": f"{self.large // self.step} calls of {self.step} rows in one compiled loop",
             "calls": f"{self.large // self.step} calls of {self.step} rows",
         }[self.loop]
+        if self.block_loop:
+            bulk += "; a block of chunks in one compiled loop"
         return (
             f"{self.backend}, exact: bulk in chunks of {self.large} rows ({bulk}), the rest in calls of "
             f"{self.small} rows; sizes that compute a row alike here: {list(self.agreeing)}. Estimated cost "

@@ -114,14 +114,21 @@ def test_chunked_model_calls_only_its_plans_sizes(fitted_dense, digits):
     X = np.tile(digits[0], (3, 1))  # 5,391 rows: 21 chunks of 256 and 15 rows
     chunked = ChunkedModel(fitted_dense.encoder_, (64,), chunks=(8, 256, 256))
     plan = chunked.plan  # (8, 256) where this machine's kernels agree at both, else another plan
+    chunked(X)  # on TensorFlow, builds and checks the loop over a block of chunks
     seen = []
     real_small, real_large = chunked._call, chunked._call_large
     chunked._call = lambda x: seen.append(("small", len(x))) or real_small(x)
     chunked._call_large = lambda x: seen.append(("large", len(x))) or real_large(x)
     rest = len(X) % plan.large
     tail = [("large", plan.large)] if rest > plan.large // 8 else [("small", plan.small)] * -(-rest // plan.small)
+    whole = [("large", plan.large)] * (len(X) // plan.large)
+    if chunked.plan.block_loop:  # all 21 chunks are one block (under 16 MiB): one call of the loop
+        real_loop = chunked._loop[0]
+        chunked._loop = (lambda x: seen.append(("block", len(x))) or real_loop(x),)
+        whole = [("block", len(whole) * plan.large)]
     out = chunked(X)
-    assert seen == [("large", plan.large)] * (len(X) // plan.large) + tail
+    assert seen == whole + tail
+    assert chunked.plan.block_loop is (False if keras.backend.backend() != "tensorflow" else True)
     np.testing.assert_allclose(out, direct(fitted_dense.encoder_, X), rtol=1e-5, atol=1e-6)
 
 
@@ -146,6 +153,7 @@ def stand_in_kernels(monkeypatch, change, cost=0.0):
 
     monkeypatch.setattr("skae._inference.compile_model", stand_in)
     monkeypatch.setattr("skae._inference._jax_chunk_loop", lambda model, step: stand_in(model, model.input_shape[1:]))
+    monkeypatch.setattr("skae._inference._tensorflow_chunk_loop", lambda model, shape, rows: stand_in(model, shape))
 
 
 def rows_alone(chunked, X, rows):
@@ -170,6 +178,9 @@ def test_defaults_that_disagree_make_way_for_a_probed_plan_that_keeps_the_bits(f
     out = chunked(X)
     rows = [0, 1, plan.large - 1, plan.large, 1800, len(X) - 1]
     np.testing.assert_array_equal(out[rows], rows_alone(chunked, X, rows))
+    # TensorFlow's loop over a block of chunks, one call of all its rows
+    # here, gave other bits than a chunk's own call: the blocks ran chunk by chunk.
+    assert chunked.plan.block_loop is False
     # The model's outputs, give or take the stand-in's offset (at most 1,024 millionths).
     np.testing.assert_allclose(out, direct(fitted_dense.encoder_, X), rtol=1e-5, atol=2e-3)
 

@@ -371,33 +371,37 @@ def test_chunks_cover_every_row_once_in_order_in_two_call_sizes(chunks, n_factor
         call = compiled(model, None)
         return lambda x: np.concatenate([call(x[i : i + rows]) for i in range(0, len(x), rows)])
 
+    # TensorFlow's loop over a block of chunks is built at the first bulk
+    # input, so the stand-ins stay in place through the calls.
     with (
         mock.patch.object(_inference, "compile_model", compiled),
         mock.patch.object(_inference, "_jax_chunk_loop", loop),
+        mock.patch.object(_inference, "_tensorflow_chunk_loop", lambda model, shape, rows: loop(model, rows)),
     ):
         chunked = _inference.ChunkedModel(None, (3,), chunks=chunks)
-    plan = chunked.plan  # the defaults where they agree (and cost little), else a group of the ladder's sizes
-    calls.clear()  # the probe's calls
-    rows_seen.clear()
-    X = np.arange(1, n * 3 + 1, dtype=np.float32).reshape(n, 3)
-    out = chunked(sparse.csr_matrix(X) if as_sparse else X)
-    # Every row computed once, and its output in its place: a gap, an
-    # overlap or a shuffle shows.
-    assert sorted(rows_seen) == list(X[:, 0])
-    np.testing.assert_allclose(out, row_function(X), rtol=1e-6)
-    # No call ever sees a number of rows of its own choosing, and the sizes
-    # used are of one group: all up to `small` rows or all above, never both
-    # where the kernels disagree.
-    assert set(calls) <= {plan.small, plan.step}
-    if not kernels_agree:
-        assert len({size <= small for size in calls}) == 1
-    # At most one chunk's worth of padding, and few small calls.
-    assert sum(calls) - n < plan.large
-    if plan.step != plan.small:  # else the bulk's calls have small rows too
-        assert calls.count(plan.small) <= max(1, math.ceil(plan.large / 8 / plan.small))
-    # A row alone gets the bits it got among the others.
-    for i in {0, n // 2, n - 1}:
-        np.testing.assert_array_equal(chunked(X[i : i + 1]), out[i : i + 1])
+        plan = chunked.plan  # the defaults where they agree (and cost little), else a group of the ladder's sizes
+        X = np.arange(1, n * 3 + 1, dtype=np.float32).reshape(n, 3)
+        chunked(X)  # the first bulk input builds and checks TensorFlow's loop over a block of chunks
+        calls.clear()
+        rows_seen.clear()
+        out = chunked(sparse.csr_matrix(X) if as_sparse else X)
+        # Every row computed once, and its output in its place: a gap, an
+        # overlap or a shuffle shows.
+        assert sorted(rows_seen) == list(X[:, 0])
+        np.testing.assert_allclose(out, row_function(X), rtol=1e-6)
+        # No call ever sees a number of rows of its own choosing, and the sizes
+        # used are of one group: all up to `small` rows or all above, never both
+        # where the kernels disagree.
+        assert set(calls) <= {plan.small, plan.step}
+        if not kernels_agree:
+            assert len({size <= small for size in calls}) == 1
+        # At most one chunk's worth of padding, and few small calls.
+        assert sum(calls) - n < plan.large
+        if plan.step != plan.small:  # else the bulk's calls have small rows too
+            assert calls.count(plan.small) <= max(1, math.ceil(plan.large / 8 / plan.small))
+        # A row alone gets the bits it got among the others.
+        for i in {0, n // 2, n - 1}:
+            np.testing.assert_array_equal(chunked(X[i : i + 1]), out[i : i + 1])
 
 
 # --- The state codec ------------------------------------------------------
