@@ -469,7 +469,7 @@ class AutoencoderTransformer(
 
     def _build_network(self, layout, seed, trainer):
         """Build the encoder and decoder for ``layout``, compose and compile them in the trainer's scope."""
-        from . import _builders, _networks
+        from . import _builders, _networks, _training
 
         meta = {
             "n_features_in_": self.n_features_in_,
@@ -484,7 +484,7 @@ class AutoencoderTransformer(
                 encoder, decoder, layout, latent_l1=self.latent_l1, latent_shape=latent
             )
             optimizer = _builders.make_optimizer(self.optimizer, self.learning_rate, self.optimizer_params)
-            network.model.compile(optimizer=optimizer, loss=self.loss)
+            _training.compile_for_training(network.model, optimizer=optimizer, loss=self.loss)
         return network
 
     def _training_plan(self, network, seed, sample_weight):

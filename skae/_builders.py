@@ -234,7 +234,9 @@ def row_kl_model(network, loss):
         code = layer(code)
     outputs = [network.decoder(code), _RowKL(sampler.kl_weight, name="row_kl")(params)]
     weighted = keras.Model(inputs, outputs, name="weighted_rows")
-    weighted.compile(optimizer=model.optimizer, loss=[loss, _row_loss])
+    from ._training import compile_for_training
+
+    compile_for_training(weighted, optimizer=model.optimizer, loss=[loss, _row_loss])
     return weighted, sampler, sampler.kl_weight
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from ._training import compile_for_training
+
 
 def student_t_assignments(z, centers, alpha, xp=np):
     """DEC's soft assignments of flat codes ``z`` to ``centers``: rows of ``q`` that sum to 1.
@@ -99,5 +101,5 @@ def fine_tuning_model(network, centers, *, alpha, reconstruction, optimizer):
         compiled = {"loss": keras.losses.KLDivergence()}
     model = keras.Model(inputs, outputs, name="deep_embedded_clustering")
     clustering.set_weights([np.asarray(centers, dtype=np.float32)])
-    model.compile(optimizer=optimizer, **compiled)
+    compile_for_training(model, optimizer=optimizer, **compiled)
     return model, clustering

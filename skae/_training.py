@@ -302,6 +302,23 @@ class Batches(keras.utils.PyDataset):
         self.schedule.next_epoch()
 
 
+def compile_for_training(model, **compile_kwargs):
+    """``model.compile(**compile_kwargs)``, and the optimizer's variables made at once.
+
+    Keras on TensorFlow, without a distribution strategy, makes them inside
+    the first trace of its train function, and a ``tf.function`` that makes
+    variables is traced twice. Made here, the train function is traced
+    once: a small fit takes about a third less time. (JAX and PyTorch make
+    them before their loop anyway; the bits are the same.) Call it where
+    the model is built, inside the placement's ``build_scope``, so that a
+    strategy's variables are made under it.
+    """
+    model.compile(**compile_kwargs)
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    return model
+
+
 def loss_axes(loss, sample_shape):
     """Return the axes beyond the row of ``loss``'s unreduced value for samples of ``sample_shape``.
 
