@@ -11,7 +11,7 @@ and ``activation="elu"`` gives the ELU variant, with the same 421,377
 parameters.
 
 .. note::
-   Sizes on this page: 20,000 training images and 10 epochs per model,
+   Sizes on this page: 10,000 training images and 10 epochs per model,
    tested on 2,000 test images. The tutorial trains on all 60,000 images
    for 20 epochs; raise ``N_TRAIN`` and ``EPOCHS`` below to match it.
 """
@@ -27,7 +27,7 @@ import numpy as np
 from skae import ConvAutoencoder
 from skae.datasets import load_mnist
 
-N_TRAIN, N_TEST, EPOCHS = 20_000, 2_000, 10
+N_TRAIN, N_TEST, EPOCHS = 10_000, 2_000, 10
 
 X_train, _ = load_mnist(n_samples=N_TRAIN, as_images=True)
 X_test, _ = load_mnist(split="test", n_samples=N_TEST, as_images=True)

@@ -9,7 +9,7 @@ walk between their latent codes and decode each step.
 :func:`skae.plotting.plot_interpolation` draws it.
 
 .. note::
-   Sizes on this page: the ELU convolutional autoencoder trains on 20,000
+   Sizes on this page: the ELU convolutional autoencoder trains on 10,000
    images for 10 epochs (the tutorial: 60,000 images, 20 epochs); raise
    ``N_TRAIN`` and ``EPOCHS`` below to match it.
 """
@@ -24,7 +24,7 @@ from skae import ConvAutoencoder, interpolate
 from skae.datasets import load_mnist
 from skae.plotting import plot_interpolation
 
-N_TRAIN, EPOCHS = 20_000, 10
+N_TRAIN, EPOCHS = 10_000, 10
 
 X, y = load_mnist(n_samples=N_TRAIN, as_images=True)
 ae = ConvAutoencoder(activation="elu", epochs=EPOCHS, random_state=0).fit(X)

@@ -11,9 +11,9 @@ The labels are used only afterwards, to see how well the clusters match the
 digits.
 
 .. note::
-   Sizes on this page: 10,000 training images and 20 epochs. The tutorial
+   Sizes on this page: 10,000 training images and 10 epochs. The tutorial
    trains on all 60,000 images for 20 epochs and clusters all 60,000 codes;
-   raise ``N_TRAIN`` below to match it.
+   raise ``N_TRAIN`` and ``EPOCHS`` below to match it.
 """
 
 # %%
@@ -31,7 +31,7 @@ from skae import ConvAutoencoder
 from skae.datasets import load_mnist
 from skae.metrics import clustering_accuracy
 
-N_TRAIN, EPOCHS = 10_000, 20
+N_TRAIN, EPOCHS = 10_000, 10
 
 X, y = load_mnist(n_samples=N_TRAIN)
 ae = ConvAutoencoder(
