@@ -209,10 +209,9 @@ def _jax_chunk_loop(model, step):
 def _tensorflow_chunk_loop(model, input_shape, rows):
     """Return ``f(x)`` for ``x`` of a multiple of ``rows`` rows: ``rows``-row calls of ``model`` in one ``tf.map_fn``.
 
-    One call from Python for a whole block of chunks: ten separate calls
-    of 1,024 rows cost each a slice, a dispatch and a copy out, about a
-    third more than one bare call of all the rows (results section 19),
-    and the loop runs at the bare call's speed. One iteration at a time,
+    One call from Python for a whole block of chunks: separate calls cost
+    each a slice, a dispatch and a copy out, and the loop runs near the
+    bare call's speed (``benchmarks/results.md``, sections 19 and 20). One iteration at a time,
     so that each chunk's call has the machine's threads to itself, as a
     call of its own would.
     """
@@ -486,12 +485,10 @@ class ChunkedModel:
         # checked at the first input that needs it (two chunks or more in a
         # block): most models, in tests and small fits, never see one, and
         # tracing it costs about a bulk call's time.
-        self._lock = threading.Lock()
+        # ``plan.block_loop`` is None until then.
+        self._lock, self._loop = threading.Lock(), None
         if self.backend == "tensorflow" and plan.loop == "one call":
-            self._loop = None
             plan = replace(plan, block_loop=None)
-        else:
-            self._loop = (None,)
         self.plan = plan
         if plan.bulk_ratio > WARN_RATIO:
             warnings.warn(
@@ -564,16 +561,14 @@ class ChunkedModel:
         probe rows the bits of each chunk's own call (``plan.block_loop``
         says which).
         """
-        if self._loop is None:
+        if self.plan.block_loop is None:
             with self._lock:
-                if self._loop is None:
+                if self.plan.block_loop is None:
                     large = self.plan.large
                     loop = _tensorflow_chunk_loop(self.model, self.input_shape, large)
-                    if not _loop_keeps_the_bits(loop, self._call, self.input_shape, large):
-                        loop = None
-                    self.plan = replace(self.plan, block_loop=loop is not None)
-                    self._loop = (loop,)
-        return self._loop[0]
+                    self._loop = loop if _loop_keeps_the_bits(loop, self._call, self.input_shape, large) else None
+                    self.plan = replace(self.plan, block_loop=self._loop is not None)
+        return self._loop
 
     def _fast(self, x, n):
         """Blocks of up to ``plan.large`` rows, one call each; JAX's last block padded to a power of two.

@@ -295,8 +295,8 @@ def test_inference_runs_in_two_fixed_sizes_and_matches_one_call(fitted_dense, di
     chunked(X)  # on TensorFlow, builds and checks the compiled loop over a block of chunks
     chunked._call = chunked._call_large = spy
     if chunked.plan.block_loop:
-        loop = chunked._loop[0]
-        chunked._loop = (lambda x: seen.append(("loop", len(x))) or loop(x),)
+        loop = chunked._loop
+        chunked._loop = lambda x: seen.append(("loop", len(x))) or loop(x)
     out = chunked(X)
     plan = chunked.plan
     if (plan.small, plan.large) != (8, 1000):  # this machine's kernels gave a row other bits at 8 or 1,000 rows

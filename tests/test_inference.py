@@ -123,8 +123,8 @@ def test_chunked_model_calls_only_its_plans_sizes(fitted_dense, digits):
     tail = [("large", plan.large)] if rest > plan.large // 8 else [("small", plan.small)] * -(-rest // plan.small)
     whole = [("large", plan.large)] * (len(X) // plan.large)
     if chunked.plan.block_loop:  # all 21 chunks are one block (under 16 MiB): one call of the loop
-        real_loop = chunked._loop[0]
-        chunked._loop = (lambda x: seen.append(("block", len(x))) or real_loop(x),)
+        real_loop = chunked._loop
+        chunked._loop = lambda x: seen.append(("block", len(x))) or real_loop(x)
         whole = [("block", len(whole) * plan.large)]
     out = chunked(X)
     assert seen == whole + tail
