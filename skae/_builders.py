@@ -22,6 +22,7 @@ import keras
 from keras import layers
 
 from ._params import refuse_unknown_routed
+from ._training import compile_for_training
 
 LATENT_LAYER = "latent"
 
@@ -234,8 +235,6 @@ def row_kl_model(network, loss):
         code = layer(code)
     outputs = [network.decoder(code), _RowKL(sampler.kl_weight, name="row_kl")(params)]
     weighted = keras.Model(inputs, outputs, name="weighted_rows")
-    from ._training import compile_for_training
-
     compile_for_training(weighted, optimizer=model.optimizer, loss=[loss, _row_loss])
     return weighted, sampler, sampler.kl_weight
 
