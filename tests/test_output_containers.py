@@ -10,6 +10,7 @@ import copy
 
 import numpy as np
 import pytest
+import sklearn
 from _helpers import SHARED_ROWS, small_dec, small_dense
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
@@ -20,7 +21,7 @@ FLAT_KINDS = ["dense", "conv", "vae", "wrapper"]
 PIXELS = [f"px{i}" for i in range(64)]
 
 
-sklearn_version = tuple(int(part) for part in __import__("sklearn").__version__.split(".")[:2])
+sklearn_version = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
 
 
 @pytest.fixture(params=["pandas", "polars"])

@@ -1,5 +1,6 @@
 """Sparse input: flat-row autoencoders take scipy sparse matrices and arrays, densified one batch at a time."""
 
+import inspect
 import re
 
 import numpy as np
@@ -102,7 +103,7 @@ def test_deep_clustering_takes_sparse_arrays_as_matrices(sparse_rows):
 
 
 @pytest.mark.skipif(
-    "sparse_interface" not in __import__("inspect").signature(config_context).parameters,
+    "sparse_interface" not in inspect.signature(config_context).parameters,
     reason="this scikit-learn has no sparse_interface (1.9 and newer)",
 )
 def test_a_pipeline_under_the_sparray_interface_gives_the_bits_of_matrices():
