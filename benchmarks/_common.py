@@ -37,6 +37,7 @@ class Config:
     tsne_rows: int = 5_000
     tsne_max_iter: int | None = None  # None: scikit-learn's default, as in the tutorial
     umap: bool = True
+    startup_repeats: int = 12  # fresh processes per case, each side, in the start-up section
     # Fitted models that later sections reuse, so nothing is trained twice.
     cache: dict = field(default_factory=dict)
 
@@ -57,6 +58,7 @@ class Config:
             grid_rows=600,
             tsne_rows=300,
             tsne_max_iter=250,
+            startup_repeats=3,
         )
 
 

@@ -437,7 +437,7 @@ STARTUP_CASES = {
 
 def bench_startup(cfg):
     """Fresh-process start-up of skae against ``import sklearn.decomposition``, alternated."""
-    repeats = 3 if cfg.quick else 12
+    repeats = cfg.startup_repeats
     rows = []
     load_before = _load_average()
     for name, (code, reference) in STARTUP_CASES.items():

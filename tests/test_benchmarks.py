@@ -33,6 +33,7 @@ def test_quick_run_writes_every_section_without_touching_results_md(bench, tmp_p
     cfg.clustering_subset, cfg.scaling_sizes, cfg.big_transform_rows = 600, (300,), 5_000
     cfg.grid_rows, cfg.tsne_rows, cfg.umap, cfg.kinds = 200, 100, False, ("dense",)
     cfg.grid_n_jobs = (1,)  # worker processes each import TensorFlow: left to `run.py --quick`
+    cfg.startup_repeats = 1  # 6 fresh processes, not 18
     report, ok = bench.run(cfg, list(bench.SECTIONS), log=lambda message: None)
     out = tmp_path / "bench.md"
     out.write_text(report)
