@@ -1,6 +1,7 @@
 """Smoke tests of the benchmark harnesses on tiny sizes: benchmarks/run.py, and gpu_check.py without a GPU."""
 
 import importlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -166,3 +167,55 @@ def test_gpu_check_synthetic_rows_look_like_mnist_in_shape_range_and_sparsity(gp
     assert rows.min() >= 0.0 and rows.max() <= 1.0
     assert 0.5 < np.mean(rows == 0) < 0.9
     assert np.array_equal(rows, gpu_check.synthetic_rows(500))
+
+
+# ----------------------------------------------------------------------
+# peers.py: skae beside ClustPy. The fits take hours; here, the table and
+# the failure path, with no fit.
+
+
+@pytest.fixture
+def peers(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    for name in ("peers", "_common", "deep_clustering"):
+        sys.modules.pop(name, None)
+    return importlib.import_module("peers")
+
+
+def test_peers_report_gives_each_method_its_seeds_spread_and_failures(peers):
+    def run(method, seed, accuracy, cpu=100.0):
+        return {
+            "method": method,
+            "seed": seed,
+            "n": 10_000,
+            "accuracy": accuracy,
+            "nmi": accuracy - 0.1,
+            "wall_s": cpu / 2,
+            "cpu_s": cpu,
+            "load_before": 0.5,
+            "load_after": 1.5,
+        }
+
+    runs = [
+        run("skae-dec", 0, 0.9),
+        run("skae-dec", 1, 0.8, cpu=140.0),
+        run("clustpy-n2d", 0, 0.85),
+        {"method": "clustpy-dec", "seed": 0, "n": 10_000, "error": "ModuleNotFoundError: No module named 'clustpy'"},
+    ]
+    report = peers.report(runs)
+    lines = report.splitlines()
+    dec = next(line for line in lines if line.startswith("| skae `DeepEmbeddedClustering"))
+    assert "| 0, 1 | 0.850 ± 0.071 | 0.900 0.800 | 0.750 ± 0.071 | 60 ± 14 | 120 ± 28 |" in dec
+    n2d = next(line for line in lines if line.startswith("| ClustPy `N2D`"))
+    assert "| 0 | 0.850 | 0.850 | 0.750 | 50 | 100 |" in n2d
+    assert any(line.startswith("| ClustPy `DEC`, defaults | failed: ") and "clustpy" in line for line in lines)
+    # Methods that did not run have no row; the note gives the size and the load.
+    assert not any("IDEC" in line for line in lines)
+    assert "10,000 MNIST images" in report and "load average 0.5 to 1.5" in report
+
+
+@pytest.mark.skipif(importlib.util.find_spec("clustpy") is not None, reason="ClustPy is installed: it would fit")
+def test_peers_names_a_missing_package_instead_of_skipping_it(peers):
+    result = peers.run_in_child("clustpy-dec", 100, 0)
+    assert result["method"] == "clustpy-dec" and result["seed"] == 0
+    assert "No module named 'clustpy'" in result["error"]
