@@ -100,6 +100,7 @@ def test_demo_on_digits_writes_figures_and_report(tmp_path, capsys):
     assert f"PCA (16) {mse:.5f}" in text
 
 
+@pytest.mark.slow  # trains, clusters with UMAP; the slow set also runs the demo with its figures
 def test_demo_results(tmp_path):
     args = cli.build_parser().parse_args(
         ["demo", "--dataset", "digits", "--model", "dense", "--n-samples", "200", "--epochs", "1", "--no-plots"]

@@ -53,6 +53,7 @@ def test_loads_neither_keras_nor_tensorflow(code):
     assert heavy_modules_after(code) == []
 
 
+@pytest.mark.slow  # a fresh process that imports the backend and fits: seconds
 def test_fit_loads_keras():
     loaded = heavy_modules_after(
         "import numpy as np, skae\n"

@@ -12,10 +12,10 @@ random_state=0)``, the 'rainbow' colour map and one colour-bar tick per
 digit). The user guide's :ref:`tsne` says how to read them.
 
 .. note::
-   Sizes on this page: the autoencoder trains on 10,000 images for 20
+   Sizes on this page: the autoencoder trains on 10,000 images for 10
    epochs, and t-SNE maps the first 2,000 codes. The tutorial trains on all
    60,000 images for 20 epochs and maps the first 5,000 codes; raise
-   ``N_TRAIN`` and ``N_MAP`` below to match it.
+   ``N_TRAIN``, ``EPOCHS`` and ``N_MAP`` below to match it.
 """
 
 # %%
@@ -28,7 +28,7 @@ from skae import ConvAutoencoder
 from skae.datasets import load_mnist
 from skae.plotting import plot_latent_images, plot_latent_map
 
-N_TRAIN, EPOCHS, N_MAP = 10_000, 20, 2_000
+N_TRAIN, EPOCHS, N_MAP = 10_000, 10, 2_000
 
 X, y = load_mnist(n_samples=N_TRAIN, as_images=True)
 ae = ConvAutoencoder(activation="elu", epochs=EPOCHS, random_state=0).fit(X)
