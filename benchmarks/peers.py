@@ -89,6 +89,8 @@ def _clustpy_dec_aug(n, seed):
     # The training loader yields (index, augmented image, image), shuffled,
     # each scaled to zero mean and unit variance and flattened; the other
     # yields (index, image), in order, for the embedding and the predictions.
+    # A copy: the function scales the tensor it is given in place, and X is
+    # the array that DEC then fits.
     loaders = get_default_augmented_dataloaders(X.reshape(-1, 28, 28).copy())
     dec = DEC(N_CLUSTERS, random_state=seed, custom_dataloaders=loaders, augmentation_invariance=True)
     return dec.fit(X).labels_, y

@@ -211,9 +211,9 @@ def _tensorflow_chunk_loop(model, input_shape, rows):
 
     One call from Python for a whole block of chunks: separate calls cost
     each a slice, a dispatch and a copy out, and the loop runs near the
-    bare call's speed (``benchmarks/results.md``, sections 19 and 20). One iteration at a time,
-    so that each chunk's call has the machine's threads to itself, as a
-    call of its own would.
+    bare call's speed (``benchmarks/results.md``, sections 19 and 20). One
+    iteration at a time, so that each chunk's call has the machine's
+    threads to itself, as a call of its own would.
     """
     import tensorflow as tf
 

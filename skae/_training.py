@@ -309,9 +309,9 @@ def compile_for_training(model, **compile_kwargs):
     the first trace of its train function, and a ``tf.function`` that makes
     variables is traced twice. Made here, the train function is traced
     once (what that saves: ``benchmarks/results.md``, section 21). JAX and
-    PyTorch make them before their loop anyway; the bits are the same. Call it where
-    the model is built, inside the placement's ``build_scope``, so that a
-    strategy's variables are made under it.
+    PyTorch make them before their loop anyway; the bits are the same. Call
+    it where the model is built, inside the placement's ``build_scope``, so
+    that a strategy's variables are made under it.
     """
     model.compile(**compile_kwargs)
     if not model.optimizer.built:
