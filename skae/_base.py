@@ -35,7 +35,7 @@ from ._docstrings import fill_shared_parameters
 from ._input import FLOAT_DTYPES, check_input, check_sample_weight, warn_out_of_reach
 from ._layout import ANY_ND_INPUT, LayoutRequest, declared_input_shape, n_rows, parse_shape
 from ._outliers import ReconstructionScoresMixin
-from ._params import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, RoutedParamsMixin, store_init_params
+from ._params import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, RoutedParamsMixin, resolve_epochs, store_init_params
 from ._persistence import PlainStateMixin
 from ._registry import register_estimator
 from ._warm_start import WarmStartMixin
@@ -435,6 +435,7 @@ class AutoencoderTransformer(
             seed = trainer.agree(rows, self, self._fit_seed(done))
             network = self.network_ if resume else self._build_network(layout, seed, trainer)
             x = network.to_model(rows.astype(np.float32, copy=False))
+            epochs = resolve_epochs(epochs, n_rows(rows))
             plan = self._training_plan(network, seed, weights)
             history = self._fit_epochs(trainer, network, x, plan, initial_epoch=done, epochs=epochs)
             if not resume:

@@ -110,6 +110,22 @@ def test_warm_start_continues_and_cold_start_rebuilds(digits):
     assert est.model_ is not model and len(est.history_["loss"]) == 2
 
 
+def test_auto_epochs_scale_with_the_data(digits, monkeypatch):
+    from skae import _params
+
+    # The documented resolution: 4.2 million samples, at most 100 passes.
+    assert [_params.resolve_epochs("auto", n) for n in (70_000, 60_000, 42_000, 10_000, 1)] == [60, 70, 100, 100, 100]
+    assert _params.resolve_epochs(7, 70_000) == 7
+    # A fit resolves it on the rows it gets (a smaller budget keeps the test short).
+    monkeypatch.setattr(_params, "AUTO_EPOCHS_SAMPLES", 900)
+    X = digits[0]
+    est = small_dense(epochs="auto").fit(X[:300])
+    assert len(est.history_["loss"]) == 3 and est.epochs == "auto"
+    assert len(est.fit(X[:450]).history_["loss"]) == 2
+    with pytest.raises(ValueError, match="'epochs' parameter .* among {'auto'}. Got 'many'"):
+        small_dense(epochs="many").fit(X[:300])
+
+
 def test_warm_start_refuses_architecture_changes(digits):
     X = digits[0][:100]
     est = small_dense(epochs=1, warm_start=True).fit(X)
