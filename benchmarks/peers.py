@@ -16,8 +16,8 @@ The methods (``--methods``, all by default):
 
 - ``skae-dec``: ``DeepEmbeddedClustering(10)`` with its defaults, on the
   images as ``(n, 28, 28)``, which it moves and turns during pretraining;
-- ``skae-preset``: ``presets.clustering_pipeline(10)`` (the tutorial's
-  convolutional ELU autoencoder, UMAP, a Gaussian mixture) on flat rows;
+- ``skae-preset``: ``presets.clustering_pipeline(10)`` (N2D's dense
+  autoencoder, UMAP, a Gaussian mixture) on flat rows;
 - ``clustpy-dec`` and ``clustpy-idec``: ClustPy's ``DEC`` and ``IDEC`` with
   their defaults on flat rows;
 - ``clustpy-dec-aug``: ClustPy's ``DEC`` with ``augmentation_invariance=True``

@@ -244,7 +244,7 @@ def bench_clustering(cfg):
     if has_umap:
         cases += [
             (
-                "tutorial conv ELU latents (64): `clustering_pipeline()`'s default",
+                'tutorial conv ELU latents (64): `clustering_pipeline(autoencoder="conv")`',
                 "UMAP + GaussianMixture",
                 lambda: _umap_gmm(Z_elu, 10),
             ),

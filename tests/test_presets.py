@@ -30,16 +30,19 @@ def test_preset_parameters_can_be_overridden():
 
 def test_clustering_pipeline_steps():
     pytest.importorskip("umap")
-    pipe = clustering_pipeline(5, autoencoder="dense", random_state=0, umap_params={"n_neighbors": 7})
+    pipe = clustering_pipeline(5, random_state=0, umap_params={"n_neighbors": 7})
     assert [name for name, _ in pipe.steps] == ["autoencoder", "umap", "mixture"]
-    assert pipe.named_steps["autoencoder"].latent_dim == 5
+    # N2D's network as N2D trains it, for as many passes as the data affords.
+    dense = pipe.named_steps["autoencoder"]
+    assert isinstance(dense, DenseAutoencoder) and dense.hidden_layer_sizes == (500, 500, 2000)
+    assert (dense.latent_dim, dense.output_activation, dense.epochs) == (5, "linear", "auto")
     umap_step = pipe.named_steps["umap"]
     assert umap_step.n_components == 5 and umap_step.n_neighbors == 7
     assert umap_step.min_dist == N2D_UMAP_PARAMS["min_dist"]
     assert pipe.named_steps["mixture"].n_components == 5
     # Ten mixture initialisations, the most likely kept: one can merge two clusters.
     assert pipe.named_steps["mixture"].n_init == 10
-    conv = clustering_pipeline(10, random_state=3).named_steps["autoencoder"]
+    conv = clustering_pipeline(10, autoencoder="conv", random_state=3).named_steps["autoencoder"]
     assert isinstance(conv, ConvAutoencoder) and conv.activation == "elu" and conv.random_state == 3
     mine = DenseAutoencoder(latent_dim=4)
     assert clustering_pipeline(3, autoencoder=mine).named_steps["autoencoder"] is mine
