@@ -241,9 +241,14 @@ def test_the_check_catches_a_made_up_quantity():
     assert _quoted_numbers("see arXiv:1511.06335 and doi:10.1145/1390156.1390294") == []
 
 
-def test_the_demo_report_quotes_deep_clustering_figures_from_the_benchmarks():
-    from skae._demo import DEEP_CLUSTERING_NOTE
+@pytest.mark.parametrize(("note", "section"), [("DEEP_CLUSTERING_NOTE", "10"), ("PRESET_NOTE", "4c")])
+def test_the_demo_report_quotes_clustering_figures_from_the_benchmarks(note, section):
+    from skae import _demo
 
-    quoted = figures.NUMBER.findall(DEEP_CLUSTERING_NOTE)
-    known = _known_numbers()[1]["10"]
+    text = getattr(_demo, note)
+    quoted = figures.NUMBER.findall(text)
+    known = _known_numbers()[1][section]
     assert quoted and not [number for number in quoted if number not in known]
+    # Integers with a unit ("481 s") are the section's too.
+    units = [number for _, number, _ in _quoted_numbers(text, figures.QUANTITY)]
+    assert not [pair for pair in units if pair not in _known_quantities()[1].get(section, set())], units
