@@ -58,6 +58,7 @@ def run_one(X, y, seed, preset="dense", **params):
     KMeans on the raw input (``n_init=10``, the same seed) is scored beside
     it: the baseline the defaults must beat on every seed.
     """
+    import keras
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
@@ -82,6 +83,8 @@ def run_one(X, y, seed, preset="dense", **params):
     return {
         "seed": seed,
         "preset": preset,
+        # KERAS_BACKEND chooses it; the same fit on two backends is a comparison.
+        "backend": keras.backend.backend(),
         "n": len(X),
         "params": {k: v for k, v in params.items()},
         "dec": scores(dec.labels_),
