@@ -45,13 +45,19 @@ __all__ = [
 ]
 
 #: ``epochs="auto"``: as many passes as make this many samples, which bounds
-#: a fit's time on large data (about 8 minutes of the clustering preset's
-#: dense network on the project's 2-core machine) ...
+#: a fit's time on large data: the clustering preset's dense network then
+#: fits all 70,000 MNIST images well within 15 minutes on two CPU cores ...
 AUTO_EPOCHS_SAMPLES = 4_200_000
-#: ... and at most this many on small data: on 10,000 MNIST images the
-#: clustering preset gained nothing from 200 passes over 100 (user guide,
-#: Deep clustering, section "skae beside ClustPy").
+#: ... and at most this many on small data, where more passes did not cluster
+#: better (benchmarks/results.md, section 4c, gives both measurements).
 AUTO_EPOCHS_MAX = 100
+
+
+def resolve_epochs(epochs, n_samples):
+    """Return a fit's epochs, ``"auto"`` resolved for a fit on ``n_samples`` rows."""
+    if epochs != "auto":
+        return epochs
+    return min(AUTO_EPOCHS_MAX, -(-AUTO_EPOCHS_SAMPLES // max(n_samples, 1)))
 
 
 @dataclass(frozen=True)
@@ -115,8 +121,8 @@ SHARED = {
         [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         'int or "auto"',
         'Number of passes over the training data. ``"auto"`` scales them with the data: as many as make '
-        "4,200,000 samples (60 passes over 70,000 images), at most 100; :func:`skae.presets.clustering_pipeline` "
-        "trains its autoencoder so.",
+        f"{AUTO_EPOCHS_SAMPLES:,} samples ({resolve_epochs('auto', 70_000)} passes over 70,000 images), at most "
+        f"{AUTO_EPOCHS_MAX}; :func:`skae.presets.clustering_pipeline` trains its autoencoder so.",
         True,
     ),
     "batch_size": Shared(256, [Interval(Integral, 1, None, closed="left")], "int", "Samples per gradient step.", True),
@@ -392,10 +398,3 @@ def refuse_unknown_routed(params, accepted, *, prefix, what, takes_none="none"):
             f"{', '.join(f'{prefix}__{name}' for name in unknown)}). "
             f"It takes {', '.join(map(repr, accepted)) if accepted else takes_none}."
         )
-
-
-def resolve_epochs(epochs, n_samples):
-    """Return a fit's epochs, ``"auto"`` resolved for ``n_samples`` training rows."""
-    if epochs != "auto":
-        return epochs
-    return min(AUTO_EPOCHS_MAX, -(-AUTO_EPOCHS_SAMPLES // max(n_samples, 1)))
