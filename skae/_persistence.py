@@ -336,6 +336,11 @@ def _encode_state(prefix, estimator, members):
         "models": {},
         "estimators": {},
     }
+    # set_output's choice is estimator state a user set, not a parameter or
+    # a fitted attribute; pickling keeps it, so a file keeps it too.
+    output = getattr(estimator, "_sklearn_output_config", None)
+    if output:
+        encoded["output"] = {key: value for key, value in output.items() if isinstance(value, str)}
     for name, model in state.get("models", {}).items():
         member = MODEL if not prefix and name == "model_" else f"{prefix or 'models'}/{name}.keras"
         members[member] = model_to_bytes(model)
@@ -376,6 +381,11 @@ def save(estimator, path):
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+
+
+#: What ``set_output`` a file may restore: scikit-learn's output containers.
+_CONTAINERS = ("default", "pandas", "polars")
+_OUTPUTS = {("transform", container) for container in _CONTAINERS}
 
 
 class _LoadError(ValueError):
@@ -485,8 +495,13 @@ def _decode_state(state, members, path):
     try:
         estimator = cls(**params)
         estimator._restore_saved_state(fitted=fitted, models=models, estimators=estimators)
+        output = state.get("output", {})
+        if output:
+            if not isinstance(output, dict) or not set(output.items()) <= _OUTPUTS:
+                raise ValueError(f"its set_output choice {output!r} is not one of transform={_CONTAINERS}")
+            estimator.set_output(**output)
         return estimator
-    except (AttributeError, KeyError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path!r} holds a model that does not match its metadata: {exc}.") from exc
 
 

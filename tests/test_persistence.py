@@ -82,6 +82,14 @@ def test_round_trip_conv_images_and_dataframe_names(digits, tmp_path):
     again = skae.load(tmp_path / "dense.skae")
     assert list(again.feature_names_in_) == list(frame.columns)
     np.testing.assert_array_equal(again.transform(frame), dense.transform(frame))
+    # set_output's choice travels with the file, as it does with pickle.
+    dense.set_output(transform="pandas").save(tmp_path / "pandas.skae")
+    out = skae.load(tmp_path / "pandas.skae").transform(frame)
+    assert isinstance(out, pd.DataFrame)
+    pd.testing.assert_frame_equal(out, dense.transform(frame))
+    bad = rewrite(tmp_path / "pandas.skae", tmp_path / "bad.skae", metadata=lambda m: {**m, "output": {"fit": "x"}})
+    with pytest.raises(ValueError, match=r"set_output choice \{'fit': 'x'\} is not one of transform="):
+        skae.load(bad)
 
 
 def test_optimizer_instance_is_saved_and_unsaveable_params_are_named(digits, tmp_path):
