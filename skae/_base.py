@@ -32,7 +32,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._docstrings import fill_shared_parameters
-from ._input import FLOAT_DTYPES, check_input, check_sample_weight, warn_out_of_reach
+from ._input import FLOAT_DTYPES, check_input, check_loss_targets, check_sample_weight, warn_out_of_reach
 from ._layout import ANY_ND_INPUT, LayoutRequest, declared_input_shape, n_rows, parse_shape
 from ._outliers import ReconstructionScoresMixin
 from ._params import LATENT_CONSTRAINTS, SHARED_CONSTRAINTS, RoutedParamsMixin, resolve_epochs, store_init_params
@@ -425,6 +425,7 @@ class AutoencoderTransformer(
             layout = self.network_.layout if resume else None
             request = None if resume else self._layout_request()
             rows, layout = check_input(self, X, layout=layout, request=request, finite=checked)
+            check_loss_targets(rows, self.loss, type(self).__name__)
             weights = sample_weight if checked else check_sample_weight(sample_weight, n_rows(rows))
             if resume:
                 rollback.keep(self.network_.model)

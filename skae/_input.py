@@ -32,7 +32,15 @@ OUTPUT_REACH = {
 #: scaling mistake, a negligible part of a fit.
 REACH_SAMPLES = 1000
 
-__all__ = ["FLOAT_DTYPES", "OUTPUT_REACH", "check_input", "check_sample_weight", "is_plain_rows", "warn_out_of_reach"]
+__all__ = [
+    "FLOAT_DTYPES",
+    "OUTPUT_REACH",
+    "check_input",
+    "check_loss_targets",
+    "check_sample_weight",
+    "is_plain_rows",
+    "warn_out_of_reach",
+]
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -214,4 +222,29 @@ def warn_out_of_reach(rows, activation, owner):
         f"[{reach[0]:g}, {reach[1]:g}] (for 0-255 pixels, X / 255), or use output_activation='linear'.",
         UserWarning,
         stacklevel=4,
+    )
+
+
+#: Keras's names of the binary cross-entropy, whose targets must lie in [0, 1].
+UNIT_TARGET_LOSSES = frozenset({"binary_crossentropy", "bce"})
+
+
+def check_loss_targets(rows, loss, owner):
+    """Refuse ``rows`` outside [0, 1] for a binary cross-entropy ``loss`` on PyTorch.
+
+    PyTorch's kernel stops the first batch with a bare ``RuntimeError`` on
+    such targets, where TensorFlow and JAX compute a loss (and
+    :func:`warn_out_of_reach` warns). Every value is read: one the check
+    did not see would still stop the fit halfway.
+    """
+    import keras
+
+    if not (isinstance(loss, str) and loss in UNIT_TARGET_LOSSES) or keras.backend.backend() != "torch":
+        return
+    low, high = float(rows.min()), float(rows.max())
+    if 0.0 <= low and high <= 1.0:
+        return
+    raise ValueError(
+        f"X holds values from {low:g} to {high:g}, but {owner}'s loss={loss!r} needs values in [0, 1], and "
+        "PyTorch refuses other targets. Scale X to [0, 1] (for 0-255 pixels, X / 255), or use loss='mse'."
     )

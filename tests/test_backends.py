@@ -114,6 +114,33 @@ def test_no_tensorflow_unless_it_is_the_backend(backend, tmp_path):
     assert not any(imported.values()), [step for step, loaded in imported.items() if loaded]
 
 
+@pytest.mark.parametrize("backend", backend_params())
+def test_cross_entropy_on_values_above_one(backend):
+    # PyTorch's kernel refuses such targets mid-fit; skae says so before
+    # training there, and TensorFlow and JAX train (with a warning).
+    outcome = run(
+        backend,
+        PRELUDE,
+        """
+        import warnings
+        vae = MAKERS["vae"]()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                vae.fit(X * 16)
+                said = "fitted" if hasattr(vae, "network_") else "not fitted"
+            except ValueError as exc:
+                said = str(exc)
+        print(json.dumps({"said": said, "warned": any("cannot reach them" in str(w.message) for w in caught)}))
+        """,
+    )
+    if backend == "torch":
+        assert outcome["said"].startswith("X holds values from 0 to 16, but VariationalAutoencoder's "), outcome
+        assert "loss='binary_crossentropy' needs values in [0, 1]" in outcome["said"], outcome
+    else:
+        assert outcome == {"said": "fitted", "warned": True}
+
+
 @pytest.fixture(scope="module")
 def saved_files(tmp_path_factory):
     """One fitted file of each kind per installed backend, and the codes each gave."""
