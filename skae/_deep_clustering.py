@@ -102,7 +102,12 @@ class DeepEmbeddedClustering(
         ``d-500-500-2000-n_clusters`` dense encoder and its mirror, trained
         with Adam at batch size ``batch_size`` as a denoising autoencoder
         (``noise="mask", noise_level=0.2``: a fifth of the input values set
-        to 0, as DEC pretrains with dropout on its inputs).
+        to 0, as DEC pretrains with dropout on its inputs), except on images
+        it moves or turns (``shift``, ``rotation``), which it trains on
+        clean, as DEC-DA does.
+
+        .. versionchanged:: 0.1.0
+           Moved or turned images were masked too.
     init : "kmeans" or array-like of shape (n_clusters, n_latent), default="kmeans"
         Where fine-tuning starts. ``"kmeans"`` is DEC's: KMeans on the
         pretrained codes (20 restarts). An array gives the centres, in the

@@ -183,7 +183,8 @@ def deep_clustering(n_clusters=10, *, autoencoder="dense", random_state=None, **
 
     ``"dense"`` is :class:`~skae.DeepEmbeddedClustering` with its defaults:
     DEC's ``d-500-500-2000-n_clusters`` network, pretrained as a masking
-    denoiser (Xie et al., 2016). ``"conv"`` follows DCEC (Guo et al., 2017):
+    denoiser (Xie et al., 2016), or on moved and turned copies of images
+    (Guo et al., 2018). ``"conv"`` follows DCEC (Guo et al., 2017):
     a :class:`~skae.ConvAutoencoder` with two strided 5x5 convolutions of
     32 and 64 filters and a linear code of ``n_clusters`` units, pretrained
     for 50 epochs as a masking denoiser (a fifth of the pixels dropped), and

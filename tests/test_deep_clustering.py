@@ -90,6 +90,12 @@ def test_default_autoencoder_is_the_papers_network(digits):
     assert ae.hidden_layer_sizes == (500, 500, 2000)
     assert ae.latent_dim == 4 and ae.epochs == 1 and ae.output_activation == "linear"
     assert (ae.noise, ae.noise_level) == ("mask", 0.2)  # denoising pretraining
+    # Moved and turned images (28x28 here) train clean, as DEC-DA's do.
+    images = DeepEmbeddedClustering(4, pretrain_epochs=1, max_iter=2, random_state=0).fit(
+        np.random.default_rng(0).random((20, 28, 28))
+    )
+    assert images.autoencoder_.noise is None
+    assert (images.autoencoder_.shift, images.autoencoder_.rotation) == (0.1, 10.0)
 
 
 def test_conv_autoencoder_can_be_given(digits):
