@@ -17,6 +17,14 @@ import numpy as np
 
 #: KMeans restarts when placing the initial centres (as in DEC's code).
 KMEANS_N_INIT = 20
+#: ``init="auto"``: on at least this many samples, fine-tuning starts from
+#: N2D's clusters of the pretrained codes ("umap": UMAP, then a Gaussian
+#: mixture), else from KMeans. On 10,000 and on all 70,000 MNIST images the
+#: UMAP start raised DEC's accuracy and steadied it over seeds: KMeans on
+#: the codes merged two digits on some seeds, and fine-tuning kept them
+#: merged (user guide, Deep clustering, section "Starting from N2D's
+#: clusters"). Fewer samples were not measured with it, and keep KMeans.
+AUTO_INIT_UMAP_MIN_SAMPLES = 10_000
 #: DEC's fine-tuning optimizer (Xie et al., 2016), as a Keras config.
 DEC_OPTIMIZER = {"class_name": "SGD", "config": {"learning_rate": 0.01, "momentum": 0.9}}
 #: ``max_iter="auto"``: this many passes over the data, and at least
@@ -103,6 +111,46 @@ def resolve_pretrain_epochs(pretrain_epochs, n_samples, moved):
     if not moved:
         return AUTO_PRETRAIN_EPOCHS
     return min(AUTO_PRETRAIN_EPOCHS_MOVED, -(-AUTO_PRETRAIN_SAMPLES // n_samples))
+
+
+def resolve_init(init, n_samples):
+    """Return a fit's ``init``, "auto" resolved for ``n_samples`` samples; an array of centres passes as it is."""
+    if isinstance(init, str) and init == "auto":
+        return "umap" if n_samples >= AUTO_INIT_UMAP_MIN_SAMPLES else "kmeans"
+    return init
+
+
+def umap_steps(n_clusters, seed, *, needed_by, hint=""):
+    """Return N2D's unfitted UMAP and Gaussian mixture, seeded, as :func:`skae.presets.clustering_pipeline` has them.
+
+    Without umap-learn, an ``ImportError`` names ``needed_by`` and ``hint``.
+    """
+    from .presets import _umap_mixture_steps
+
+    return tuple(step for _, step in _umap_mixture_steps(n_clusters, random_state=seed, needed_by=needed_by, hint=hint))
+
+
+def umap_start(codes, steps, sample_weight=None):
+    """Return N2D's start on ``codes``: each cluster's (weighted) mean code as its centre, and the mixture's labels.
+
+    ``steps`` (from :func:`umap_steps`): UMAP embeds the codes in as many
+    dimensions as there are clusters, with N2D's settings, and the
+    Gaussian mixture clusters the embedding. Neither takes sample weights;
+    the centres do. A component left with no sample (possible on tiny
+    data) is centred on the code it is most probable for.
+    """
+    embed, mixture = steps
+    embedding = embed.fit_transform(codes)
+    labels = mixture.fit_predict(embedding)
+    weights = np.ones(len(codes)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    centers = np.empty((mixture.n_components, codes.shape[1]))
+    for k in range(mixture.n_components):
+        members = labels == k
+        if weights[members].sum() > 0:
+            centers[k] = np.average(codes[members], axis=0, weights=weights[members])
+        else:
+            centers[k] = codes[mixture.predict_proba(embedding)[:, k].argmax()]
+    return centers, labels
 
 
 def resolve_max_iter(max_iter, n_samples, batch_size):

@@ -3,6 +3,7 @@
 import copy
 import pickle
 import random
+import sys
 
 import keras
 import numpy as np
@@ -131,6 +132,51 @@ def test_init_gives_the_starting_centres(digits):
         small_dec(init="spectral").fit(X)
 
 
+def test_init_auto_starts_from_umap_on_10000_samples_or_more():
+    from skae._dec_settings import AUTO_INIT_UMAP_MIN_SAMPLES, resolve_init
+
+    assert AUTO_INIT_UMAP_MIN_SAMPLES == 10_000
+    assert resolve_init("auto", 9_999) == "kmeans"
+    assert resolve_init("auto", 10_000) == "umap"
+    assert resolve_init("kmeans", 70_000) == "kmeans" and resolve_init("umap", 50) == "umap"
+    assert DeepEmbeddedClustering().init == "auto"
+    assert DeepEmbeddedClustering()._umap_steps(9_999, 0) is None
+    assert DeepEmbeddedClustering(init="kmeans")._umap_steps(70_000, 0) is None
+    # N2D's settings, as the clustering preset has them, seeded by the fit.
+    embed, mixture = DeepEmbeddedClustering(8)._umap_steps(70_000, 3)
+    assert (embed.n_components, embed.n_neighbors, embed.min_dist, embed.random_state) == (8, 20, 0.0, 3)
+    assert (mixture.n_components, mixture.covariance_type, mixture.n_init, mixture.random_state) == (8, "full", 10, 3)
+
+
+def test_umap_start_without_umap_learn_stops_before_pretraining(monkeypatch, digits):
+    monkeypatch.setitem(sys.modules, "umap", None)  # as if umap-learn were not installed
+    dec = small_dec(init="umap")
+    trained = []
+    monkeypatch.setattr(AutoencoderTransformer, "_train", lambda *a, **k: trained.append(1))
+    with pytest.raises(ImportError, match=r"DeepEmbeddedClustering\(init='umap'\) needs umap-learn.*init='kmeans'"):
+        dec.fit(digits[0][:100])
+    assert not trained and not hasattr(dec, "labels_")
+    with pytest.raises(ImportError, match="init='auto' starts from UMAP's clusters on 10,000 samples or more"):
+        DeepEmbeddedClustering()._umap_steps(10_000, 0)
+
+
+@pytest.mark.slow  # UMAP's first call compiles its kernels (about 20 s)
+def test_umap_start_centres_each_cluster_on_its_mean_code():
+    from skae._dec_settings import umap_start, umap_steps
+
+    rng = np.random.default_rng(0)
+    blobs = [rng.normal(centre, 0.3, size=(100, 4)) for centre in (0.0, 5.0, 10.0)]
+    codes = np.concatenate(blobs)
+    weights = rng.uniform(0.5, 2.0, size=len(codes))
+    centers, labels = umap_start(codes, umap_steps(3, 0, needed_by="test"), weights)
+    # Each blob is one cluster, centred on its weighted mean code.
+    assert sorted(np.unique(labels[i * 100 : (i + 1) * 100]).size for i in range(3)) == [1, 1, 1]
+    assert len(np.unique(labels)) == 3
+    for k in range(3):
+        members = labels == k
+        np.testing.assert_allclose(centers[k], np.average(codes[members], axis=0, weights=weights[members]))
+
+
 def test_sparse_rows_cluster_like_dense_ones(digits):
     from scipy import sparse
 
@@ -159,7 +205,7 @@ def test_transform_validates_once(fitted_dec, digits, monkeypatch):
 
 def test_fit_times_and_scaled_max_iter(fitted_dec):
     assert set(fitted_dec.fit_times_) == {
-        f"{phase}_{kind}" for phase in ("pretrain", "kmeans", "finetune") for kind in ("s", "cpu_s")
+        f"{phase}_{kind}" for phase in ("pretrain", "init", "finetune") for kind in ("s", "cpu_s")
     }
     assert all(seconds >= 0 for seconds in fitted_dec.fit_times_.values())
     auto = DeepEmbeddedClustering(max_iter="auto", batch_size=256)
