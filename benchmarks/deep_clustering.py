@@ -2,8 +2,9 @@
 
 Each run fits ``DeepEmbeddedClustering(random_state=seed)`` (10 clusters) on the
 first ``n`` MNIST training images and reports its accuracy, NMI and ARI
-beside those of KMeans on the pretrained latent codes (the centres it
-starts from), so the gain of fine-tuning shows. Pretraining and
+beside those of its start on the pretrained latent codes (``init``:
+KMeans, or on 10,000 images or more UMAP and a Gaussian mixture), so the
+gain of fine-tuning shows. Pretraining and
 fine-tuning are timed apart (wall and CPU seconds), with the load average.
 
 ``run.py --only deep_clustering`` runs it as a section of the suite. One
@@ -62,6 +63,7 @@ def run_one(X, y, seed, preset="dense", **params):
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+    from skae._dec_settings import resolve_init
     from skae.metrics import clustering_accuracy
 
     load_before = os.getloadavg()
@@ -88,7 +90,9 @@ def run_one(X, y, seed, preset="dense", **params):
         "n": len(X),
         "params": {k: v for k, v in params.items()},
         "dec": scores(dec.labels_),
-        "kmeans_pretrained": scores(dec.init_labels_),
+        # Where fine-tuning started: "kmeans" or "umap" (init="auto" resolved).
+        "init": resolve_init(dec.init, len(X)) if isinstance(dec.init, str) else "centres",
+        "start": scores(dec.init_labels_),
         "kmeans_raw": scores(raw),
         "n_iter": int(dec.n_iter_),
         "shift": float(dec.autoencoder_.shift),
@@ -109,15 +113,22 @@ def report(runs):
 
     rows = []
     for r in runs:
+        # Runs before init="auto" started from KMeans and called it so.
+        r.setdefault("start", r.get("kmeans_pretrained"))
+        r.setdefault("init", "kmeans")
+        # The start's phase was "kmeans" before it was "init".
+        for kind in ("s", "cpu_s"):
+            r[f"start_{kind}"] = r.get(f"init_{kind}", r.get(f"kmeans_{kind}", float("nan")))
         rows.append(
             [
                 r["seed"],
                 f"{r['n']:,}",
                 f"{r['kmeans_raw']['accuracy']:.3f}" if "kmeans_raw" in r else "",
-                f"{r['kmeans_pretrained']['accuracy']:.3f} / {r['kmeans_pretrained']['nmi']:.3f}",
+                f"{r['init']}: {r['start']['accuracy']:.3f} / {r['start']['nmi']:.3f}",
                 f"{r['dec']['accuracy']:.3f} / {r['dec']['nmi']:.3f} / {r['dec']['ari']:.3f}",
                 r["n_iter"],
                 f"{r['pretrain_s']:.0f} ({r['pretrain_cpu_s']:.0f})",
+                f"{r['start_s']:.0f} ({r['start_cpu_s']:.0f})",
                 f"{r['finetune_s']:.0f} ({r['finetune_cpu_s']:.0f})",
                 f"{r['wall_s'] / 60:.1f}",
                 f"{r['load_before'][0]:.1f} → {r['load_after'][0]:.1f}",
@@ -129,12 +140,12 @@ def report(runs):
                 "mean ± std",
                 "",
                 mean_std([r["kmeans_raw"]["accuracy"] for r in runs]) if all("kmeans_raw" in r for r in runs) else "",
-                f"{mean_std([r['kmeans_pretrained']['accuracy'] for r in runs])} / "
-                f"{mean_std([r['kmeans_pretrained']['nmi'] for r in runs])}",
+                f"{mean_std([r['start']['accuracy'] for r in runs])} / {mean_std([r['start']['nmi'] for r in runs])}",
                 f"{mean_std([r['dec']['accuracy'] for r in runs])} / {mean_std([r['dec']['nmi'] for r in runs])}"
                 f" / {mean_std([r['dec']['ari'] for r in runs])}",
                 "",
                 mean_std([r["pretrain_s"] for r in runs], "{:.0f}"),
+                mean_std([r["start_s"] for r in runs], "{:.0f}"),
                 mean_std([r["finetune_s"] for r in runs], "{:.0f}"),
                 mean_std([r["wall_s"] / 60 for r in runs], "{:.1f}"),
                 "",
@@ -144,12 +155,13 @@ def report(runs):
         "seed",
         "images",
         "KMeans on raw input: acc",
-        "KMeans on pretrained latents: acc / NMI",
+        "start on pretrained latents (init): acc / NMI",
         ("DCEC (conv preset)" if all(r.get("preset") == "conv" for r in runs) else "DEC (defaults)")
         + (", X as images" if all(r.get("input") == "images" for r in runs) else "")
         + ": acc / NMI / ARI",
         "fine-tuning steps",
         "pretrain s (CPU s)",
+        "start s (CPU s)",
         "fine-tune s (CPU s)",
         "total min",
         "load (1-min avg) before → after",

@@ -8,6 +8,7 @@ with ``set_params`` or tuned with ``GridSearchCV``.
 from __future__ import annotations
 
 from ._dense import DEC_NETWORK, DenseAutoencoder
+from ._n2d import N2D_UMAP_PARAMS, umap_mixture_steps
 
 __all__ = [
     "N2D_UMAP_PARAMS",
@@ -16,9 +17,6 @@ __all__ = [
     "deep_clustering",
     "reconstruction_autoencoder",
 ]
-
-#: UMAP settings of N2D (McConville et al., 2020): a local, tightly packed embedding.
-N2D_UMAP_PARAMS = {"n_neighbors": 20, "min_dist": 0.0, "metric": "euclidean"}
 
 
 def clustering_autoencoder(n_clusters=10, *, epochs=20, batch_size=256, random_state=None, **params):
@@ -145,48 +143,9 @@ def clustering_pipeline(n_clusters=10, *, autoencoder="dense", random_state=None
     return Pipeline(
         [
             ("autoencoder", autoencoder),
-            *_umap_mixture_steps(n_clusters, random_state=random_state, umap_params=umap_params),
+            *umap_mixture_steps(n_clusters, random_state=random_state, umap_params=umap_params),
         ]
     )
-
-
-def _umap_mixture_steps(n_clusters, *, random_state=None, umap_params=None, needed_by="clustering_pipeline", hint=""):
-    """N2D's clustering of codes, unfitted: the steps ``("umap", UMAP)`` and ``("mixture", GaussianMixture)``.
-
-    :func:`clustering_pipeline` puts them after its autoencoder;
-    :class:`~skae.DeepEmbeddedClustering` starts fine-tuning from their
-    clusters (``init="umap"``). Without umap-learn, an ``ImportError``
-    says that ``needed_by`` needs it, and ``hint`` what else to do.
-    """
-    try:
-        from umap import UMAP
-    except ImportError as exc:
-        raise ImportError(
-            f"{needed_by} needs umap-learn; install it with `pip install umap-learn` "
-            f'(or, in a checkout of skae, `pip install -e ".[umap]"`){hint}.'
-        ) from exc
-    from sklearn.mixture import GaussianMixture
-
-    return [
-        (
-            "umap",
-            UMAP(
-                n_components=n_clusters,
-                random_state=random_state,
-                # A seeded UMAP runs on one thread anyway; saying so avoids
-                # its warning that it changed n_jobs (and a parameter
-                # that fit would otherwise rewrite).
-                **{**({"n_jobs": 1} if random_state is not None else {}), **N2D_UMAP_PARAMS, **(umap_params or {})},
-            ),
-        ),
-        # One mixture fit can settle in a local optimum that merges two
-        # digits and splits another (the accuracy swung widely over
-        # mixture seeds on one fixed UMAP embedding, NMI steadier); the
-        # fit with the highest likelihood of ten was the accurate one,
-        # and made the accuracy steady over seeds (benchmarks/results.md,
-        # section 4b).
-        ("mixture", GaussianMixture(n_clusters, covariance_type="full", n_init=10, random_state=random_state)),
-    ]
 
 
 def deep_clustering(n_clusters=10, *, autoencoder="dense", random_state=None, **params):
@@ -195,14 +154,17 @@ def deep_clustering(n_clusters=10, *, autoencoder="dense", random_state=None, **
     ``"dense"`` is :class:`~skae.DeepEmbeddedClustering` with its defaults:
     DEC's ``d-500-500-2000-n_clusters`` network, pretrained as a masking
     denoiser (Xie et al., 2016), or on moved and turned copies of images
-    (Guo et al., 2018). ``"conv"`` follows DCEC (Guo et al., 2017):
+    (Guo et al., 2018), and on 10,000 samples or more started from N2D's
+    clusters of its codes (``init="auto"``). ``"conv"`` follows DCEC (Guo et al., 2017):
     a :class:`~skae.ConvAutoencoder` with two strided 5x5 convolutions of
     32 and 64 filters and a linear code of ``n_clusters`` units, pretrained
     for 50 epochs as a masking denoiser (a fifth of the pixels dropped), and
     kept reconstructing during fine-tuning (``reconstruction_weight=0.1``, DCEC's
-    weight) so the codes stay faithful to the images. It is for square
-    single-channel images given as flat rows or images whose sides divide
-    by 4 (28x28 MNIST).
+    weight) so the codes stay faithful to the images, and it starts from
+    KMeans on any data (``init="kmeans"``, DCEC's start; the UMAP start of
+    the defaults was measured with the dense network only). It is for
+    square single-channel images given as flat rows or images whose sides
+    divide by 4 (28x28 MNIST).
 
     Parameters
     ----------
@@ -211,7 +173,7 @@ def deep_clustering(n_clusters=10, *, autoencoder="dense", random_state=None, **
     autoencoder : {"dense", "conv"}, default="dense"
         The network to pretrain and fine-tune.
     random_state : int or None, default=None
-        Seeds pretraining, the KMeans start and fine-tuning.
+        Seeds pretraining, the start (``init``) and fine-tuning.
     **params
         Any other :class:`~skae.DeepEmbeddedClustering` parameter, overriding
         the preset.
@@ -267,6 +229,10 @@ def deep_clustering(n_clusters=10, *, autoencoder="dense", random_state=None, **
             ),
             "reconstruction_weight": 0.1,
             "pretrain_epochs": 50,
+            # KMeans on any data, as DCEC starts: the UMAP start that
+            # init="auto" takes on 10,000 samples or more was measured with
+            # the dense network only.
+            "init": "kmeans",
         }
     else:
         raise ValueError(f"autoencoder must be 'dense' or 'conv'; got {autoencoder!r}.")

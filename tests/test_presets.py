@@ -78,6 +78,8 @@ def test_deep_clustering_presets_build_dec_and_dcec(mnist_small):
     X = X[:300]
     dcec = deep_clustering(10, autoencoder="conv", random_state=0, pretrain_epochs=1, max_iter=4, update_interval=2)
     assert dcec.reconstruction_weight == 0.1
+    # DCEC's KMeans start on any data: the UMAP start was measured with the dense network only.
+    assert dcec.init == "kmeans" and dec.init == "auto"
     dcec.fit(X)
     # A linear code of one unit per cluster: negative values survive.
     codes = dcec.transform(X)
