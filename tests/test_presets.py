@@ -56,6 +56,25 @@ def test_clustering_pipeline_without_umap_says_how_to_install(monkeypatch):
         clustering_pipeline(10)
 
 
+# Here, not in test_deep_clustering.py: NumPy and UMAP only, so the JAX and
+# PyTorch test sets need not compile UMAP's kernels again.
+@pytest.mark.slow  # UMAP's first call compiles its kernels (about 20 s)
+def test_umap_start_centres_each_cluster_on_its_mean_code():
+    from skae._dec_settings import umap_start, umap_steps
+
+    rng = np.random.default_rng(0)
+    blobs = [rng.normal(centre, 0.3, size=(100, 4)) for centre in (0.0, 5.0, 10.0)]
+    codes = np.concatenate(blobs)
+    weights = rng.uniform(0.5, 2.0, size=len(codes))
+    centers, labels = umap_start(codes, umap_steps(3, 0, needed_by="test"), weights)
+    # Each blob is one cluster, centred on its weighted mean code.
+    assert sorted(np.unique(labels[i * 100 : (i + 1) * 100]).size for i in range(3)) == [1, 1, 1]
+    assert len(np.unique(labels)) == 3
+    for k in range(3):
+        members = labels == k
+        np.testing.assert_allclose(centers[k], np.average(codes[members], axis=0, weights=weights[members]))
+
+
 @pytest.mark.slow  # two 15-epoch fits of 784-unit layers
 def test_reconstruction_preset_reconstructs_better_than_the_tutorial_model(digits):
     X, _ = digits
