@@ -120,26 +120,17 @@ def resolve_init(init, n_samples):
     return init
 
 
-def umap_steps(n_clusters, seed, *, needed_by, hint=""):
-    """Return N2D's unfitted UMAP and Gaussian mixture, seeded, as :func:`skae.presets.clustering_pipeline` has them.
-
-    Without umap-learn, an ``ImportError`` names ``needed_by`` and ``hint``.
-    """
-    from ._n2d import umap_mixture_steps
-
-    return tuple(step for _, step in umap_mixture_steps(n_clusters, random_state=seed, needed_by=needed_by, hint=hint))
-
-
 def umap_start(codes, steps, sample_weight=None):
     """Return N2D's start on ``codes``: each cluster's (weighted) mean code as its centre, and the mixture's labels.
 
-    ``steps`` (from :func:`umap_steps`): UMAP embeds the codes in as many
-    dimensions as there are clusters, with N2D's settings, and the
-    Gaussian mixture clusters the embedding. Neither takes sample weights;
+    ``steps``, unfitted, as :func:`skae._n2d.umap_mixture_steps` builds them
+    (``[("umap", UMAP), ("mixture", GaussianMixture)]``): UMAP embeds the
+    codes in as many dimensions as there are clusters, with N2D's settings,
+    and the Gaussian mixture clusters the embedding. Neither takes sample weights;
     the centres do. A component left with no sample (possible on tiny
     data) is centred on the code it is most probable for.
     """
-    embed, mixture = steps
+    (_, embed), (_, mixture) = steps
     embedding = embed.fit_transform(codes)
     labels = mixture.fit_predict(embedding)
     weights = np.ones(len(codes)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)

@@ -43,11 +43,11 @@ from ._dec_settings import (
     soft_assignments,
     target_distribution,
     umap_start,
-    umap_steps,
 )
 from ._docstrings import fill_shared_parameters
 from ._input import check_input, check_sample_weight
 from ._layout import ANY_ND_INPUT, LayoutRequest, n_rows, parse_image_shape, resolve_layout
+from ._n2d import umap_mixture_steps
 from ._params import SHARED_CONSTRAINTS, store_init_params
 from ._persistence import PlainStateMixin
 from ._registry import register_estimator
@@ -468,23 +468,23 @@ class DeepEmbeddedClustering(
         ``start``: the unfitted UMAP and mixture (:meth:`_umap_steps`) when ``init`` is, or resolves to, "umap".
         """
         Z = codes.astype(np.float64)
-        init = self.init
         if start is not None:
             centers, _ = umap_start(Z, start, sample_weight)
-            return centers, soft_assignments(Z, centers, self.alpha).argmax(axis=1).astype(np.int64)
-        if not isinstance(init, str):
+        elif isinstance(self.init, str):  # "kmeans", or "auto" on fewer samples
+            kmeans = KMeans(self.n_clusters, n_init=KMEANS_N_INIT, random_state=seed)
+            kmeans.fit(Z, sample_weight=sample_weight)
+            return kmeans.cluster_centers_.astype(np.float64), kmeans.labels_.astype(np.int64)
+        else:
             centers = check_array(self.init, dtype=np.float64, input_name="init")
             if centers.shape != (self.n_clusters, Z.shape[1]):
                 raise ValueError(
                     f"init holds centres of shape {centers.shape}; expected (n_clusters, n_latent) = "
                     f"{(self.n_clusters, Z.shape[1])}, one row per cluster in the autoencoder's latent space."
                 )
-            return centers, soft_assignments(Z, centers, self.alpha).argmax(axis=1).astype(np.int64)
-        kmeans = KMeans(self.n_clusters, n_init=KMEANS_N_INIT, random_state=seed).fit(Z, sample_weight=sample_weight)
-        return kmeans.cluster_centers_.astype(np.float64), kmeans.labels_.astype(np.int64)
+        return centers, soft_assignments(Z, centers, self.alpha).argmax(axis=1).astype(np.int64)
 
     def _umap_steps(self, n_samples, seed):
-        """Return the unfitted UMAP and mixture to start from, or None where ``init`` resolves to no UMAP.
+        """Return the unfitted, named UMAP and mixture steps to start from, or None where ``init`` resolves to no UMAP.
 
         Called before pretraining, so that a missing umap-learn stops the fit at once.
         """
@@ -496,7 +496,8 @@ class DeepEmbeddedClustering(
                 f". init='auto' starts from UMAP's clusters on {AUTO_INIT_UMAP_MIN_SAMPLES:,} samples or more, "
                 f"and X holds {n_samples:,}"
             )
-        return umap_steps(self.n_clusters, seed, needed_by=f"DeepEmbeddedClustering(init={self.init!r})", hint=hint)
+        needed_by = f"DeepEmbeddedClustering(init={self.init!r})"
+        return umap_mixture_steps(self.n_clusters, random_state=seed, needed_by=needed_by, hint=hint)
 
     def _max_iter(self, n_samples):
         return resolve_max_iter(self.max_iter, n_samples, self.batch_size)

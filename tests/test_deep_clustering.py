@@ -143,7 +143,7 @@ def test_init_auto_starts_from_umap_on_10000_samples_or_more():
     assert DeepEmbeddedClustering()._umap_steps(9_999, 0) is None
     assert DeepEmbeddedClustering(init="kmeans")._umap_steps(70_000, 0) is None
     # N2D's settings, as the clustering preset has them, seeded by the fit.
-    embed, mixture = DeepEmbeddedClustering(8)._umap_steps(70_000, 3)
+    (_, embed), (_, mixture) = DeepEmbeddedClustering(8)._umap_steps(70_000, 3)
     assert (embed.n_components, embed.n_neighbors, embed.min_dist, embed.random_state) == (8, 20, 0.0, 3)
     assert (mixture.n_components, mixture.covariance_type, mixture.n_init, mixture.random_state) == (8, "full", 10, 3)
 

@@ -60,13 +60,14 @@ def test_clustering_pipeline_without_umap_says_how_to_install(monkeypatch):
 # PyTorch test sets need not compile UMAP's kernels again.
 @pytest.mark.slow  # UMAP's first call compiles its kernels (about 20 s)
 def test_umap_start_centres_each_cluster_on_its_mean_code():
-    from skae._dec_settings import umap_start, umap_steps
+    from skae._dec_settings import umap_start
+    from skae._n2d import umap_mixture_steps
 
     rng = np.random.default_rng(0)
     blobs = [rng.normal(centre, 0.3, size=(100, 4)) for centre in (0.0, 5.0, 10.0)]
     codes = np.concatenate(blobs)
     weights = rng.uniform(0.5, 2.0, size=len(codes))
-    centers, labels = umap_start(codes, umap_steps(3, 0, needed_by="test"), weights)
+    centers, labels = umap_start(codes, umap_mixture_steps(3, random_state=0), weights)
     # Each blob is one cluster, centred on its weighted mean code.
     assert sorted(np.unique(labels[i * 100 : (i + 1) * 100]).size for i in range(3)) == [1, 1, 1]
     assert len(np.unique(labels)) == 3
