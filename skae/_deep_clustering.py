@@ -34,6 +34,7 @@ from ._dec_settings import (
     AUTO_INIT_UMAP_MIN_SAMPLES,
     DEC_OPTIMIZER,
     KMEANS_N_INIT,
+    UMAP_START_RUNS,
     PhaseTimes,
     default_autoencoder,
     resolve_init,
@@ -465,11 +466,12 @@ class DeepEmbeddedClustering(
     def _initialize_centers(self, codes, seed, sample_weight=None, start=None):
         """Place the centres among the pretrained ``codes`` (flat rows), weighted: centres and labels.
 
-        ``start``: the unfitted UMAP and mixture (:meth:`_umap_steps`) when ``init`` is, or resolves to, "umap".
+        ``start``: the unfitted UMAP and mixture runs (:meth:`_umap_steps`) when ``init`` is, or resolves to, "umap".
         """
         Z = codes.astype(np.float64)
         if start is not None:
-            centers, _ = umap_start(Z, start, sample_weight)
+            centers, _, scores = umap_start(Z, start, sample_weight, seed=seed)
+            self._say(f"UMAP start: silhouettes {np.round(scores, 3).tolist()}, run {int(np.argmax(scores))} kept")
         elif isinstance(self.init, str):  # "kmeans", or "auto" on fewer samples
             kmeans = KMeans(self.n_clusters, n_init=KMEANS_N_INIT, random_state=seed)
             kmeans.fit(Z, sample_weight=sample_weight)
@@ -484,7 +486,10 @@ class DeepEmbeddedClustering(
         return centers, soft_assignments(Z, centers, self.alpha).argmax(axis=1).astype(np.int64)
 
     def _umap_steps(self, n_samples, seed):
-        """Return the unfitted, named UMAP and mixture steps to start from, or None where ``init`` resolves to no UMAP.
+        """Return ``UMAP_START_RUNS`` unfitted UMAP and mixture runs to start from; None where ``init`` needs no UMAP.
+
+        Each run is the named steps of :func:`skae._n2d.umap_mixture_steps`,
+        seeded from ``seed``.
 
         Called before pretraining, so that a missing umap-learn stops the fit at once.
         """
@@ -497,7 +502,10 @@ class DeepEmbeddedClustering(
                 f"and X holds {n_samples:,}"
             )
         needed_by = f"DeepEmbeddedClustering(init={self.init!r})"
-        return umap_mixture_steps(self.n_clusters, random_state=seed, needed_by=needed_by, hint=hint)
+        return [
+            umap_mixture_steps(self.n_clusters, random_state=int(run_seed), needed_by=needed_by, hint=hint)
+            for run_seed in check_random_state(seed).randint(np.iinfo(np.int32).max, size=UMAP_START_RUNS)
+        ]
 
     def _max_iter(self, n_samples):
         return resolve_max_iter(self.max_iter, n_samples, self.batch_size)

@@ -11,10 +11,12 @@ import pytest
 from _helpers import dense_decoder, dense_encoder, small_conv, small_dec
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import adjusted_rand_score
 
 import skae
 from skae import AutoencoderTransformer, DeepEmbeddedClustering, VariationalAutoencoder
 from skae._clustering_layer import ClusteringLayer
+from skae._dec_settings import UMAP_START_RUNS, separation, umap_start
 from skae._deep_clustering import soft_assignments, target_distribution
 
 # Also run under JAX and PyTorch in CI (the backend set).
@@ -142,10 +144,40 @@ def test_init_auto_starts_from_umap_on_10000_samples_or_more():
     assert DeepEmbeddedClustering().init == "auto"
     assert DeepEmbeddedClustering()._umap_steps(9_999, 0) is None
     assert DeepEmbeddedClustering(init="kmeans")._umap_steps(70_000, 0) is None
-    # N2D's settings, as the clustering preset has them, seeded by the fit.
-    (_, embed), (_, mixture) = DeepEmbeddedClustering(8)._umap_steps(70_000, 3)
-    assert (embed.n_components, embed.n_neighbors, embed.min_dist, embed.random_state) == (8, 20, 0.0, 3)
-    assert (mixture.n_components, mixture.covariance_type, mixture.n_init, mixture.random_state) == (8, "full", 10, 3)
+    # N2D's settings, as the clustering preset has them, in UMAP_START_RUNS
+    # runs seeded apart by the fit's seed.
+    runs = DeepEmbeddedClustering(8)._umap_steps(70_000, 3)
+    assert len(runs) == UMAP_START_RUNS == 3
+    assert runs[0][0][1].get_params() == DeepEmbeddedClustering(8)._umap_steps(70_000, 3)[0][0][1].get_params()
+    seeds = set()
+    for (_, embed), (_, mixture) in runs:
+        assert (embed.n_components, embed.n_neighbors, embed.min_dist) == (8, 20, 0.0)
+        assert (mixture.n_components, mixture.covariance_type, mixture.n_init) == (8, "full", 10)
+        assert embed.random_state == mixture.random_state
+        seeds.add(embed.random_state)
+    assert len(seeds) == 3
+
+
+def test_umap_start_keeps_the_run_whose_clusters_stand_apart_in_the_codes():
+    from sklearn.mixture import GaussianMixture
+    from sklearn.preprocessing import FunctionTransformer
+
+    rng = np.random.default_rng(0)
+    codes = np.concatenate([rng.normal(centre, 0.3, size=(100, 2)) for centre in ([0, 0], [0, 6], [6, 0])])
+    truth = np.repeat([0, 1, 2], 100)
+
+    def run(embedding):
+        return [("umap", FunctionTransformer(embedding)), ("mixture", GaussianMixture(3, random_state=0))]
+
+    # On the first coordinate alone, the first two blobs are one: that run's
+    # mixture merges them and splits another, as UMAP merged MNIST's 4s and 9s.
+    merged, whole = run(lambda Z: Z[:, :1]), run(lambda Z: Z)
+    for runs, kept in (([merged, whole], 1), ([whole, merged], 0)):
+        centers, labels, scores = umap_start(codes, runs, seed=0)
+        assert int(np.argmax(scores)) == kept and len(scores) == 2
+        assert adjusted_rand_score(truth, labels) == 1.0
+        np.testing.assert_allclose(np.sort(centers[:, 0]), [0, 0, 6], atol=0.1)
+    assert separation(codes, np.zeros(len(codes), dtype=int)) == -1.0
 
 
 def test_umap_start_without_umap_learn_stops_before_pretraining(monkeypatch, digits):

@@ -67,7 +67,8 @@ def test_umap_start_centres_each_cluster_on_its_mean_code():
     blobs = [rng.normal(centre, 0.3, size=(100, 4)) for centre in (0.0, 5.0, 10.0)]
     codes = np.concatenate(blobs)
     weights = rng.uniform(0.5, 2.0, size=len(codes))
-    centers, labels = umap_start(codes, umap_mixture_steps(3, random_state=0), weights)
+    centers, labels, scores = umap_start(codes, [umap_mixture_steps(3, random_state=0)], weights, seed=0)
+    assert len(scores) == 1 and scores[0] > 0.9  # three blobs far apart
     # Each blob is one cluster, centred on its weighted mean code.
     assert sorted(np.unique(labels[i * 100 : (i + 1) * 100]).size for i in range(3)) == [1, 1, 1]
     assert len(np.unique(labels)) == 3
