@@ -121,7 +121,9 @@ class DeepEmbeddedClustering(
         clusters of the codes (McConville et al., 2020), as
         :func:`skae.presets.clustering_pipeline` finds them: UMAP to
         ``n_clusters`` dimensions (``n_neighbors=20``, ``min_dist=0``), then
-        a Gaussian mixture; each centre is the mean code of its cluster.
+        a Gaussian mixture, from three seeds; the run whose clusters stand
+        most apart in the codes (the highest silhouette) is kept, and each
+        centre is the mean code of its cluster.
         It needs umap-learn. ``"auto"``: ``"umap"`` on 10,000 samples or
         more, where it was measured, and ``"kmeans"`` below. An array gives
         the centres, in the autoencoder's latent space.
