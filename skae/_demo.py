@@ -66,7 +66,7 @@ DEEP_CLUSTERING_NOTE = (
     "**Beyond this demo:** `DeepEmbeddedClustering(10, image_shape=(28, 28))` (in a `Pipeline` of flat rows, "
     "or on `(n, 28, 28)` images) trains the encoder itself for clustering, on moved and turned copies of the "
     "images, starting from N2D's clusters of its codes. On all 70,000 MNIST images it reached 0.977 ± 0.001 "
-    "accuracy over seeds 0-2, 7.9 to 9.2 minutes a fit on two CPU cores (`benchmarks/results.md`, section 10)."
+    "accuracy over seeds 0-2, 9.2 minutes a fit on two CPU cores (`benchmarks/results.md`, section 10)."
 )
 
 
