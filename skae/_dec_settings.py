@@ -154,12 +154,14 @@ def umap_start(codes, runs, sample_weight=None, *, seed=None):
     _, labels, embedding, mixture = best
     weights = np.ones(len(codes)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     centers = np.empty((mixture.n_components, codes.shape[1]))
+    proba = None  # the mixture's probabilities, computed once and only if a component is empty
     for k in range(mixture.n_components):
         members = labels == k
         if weights[members].sum() > 0:
             centers[k] = np.average(codes[members], axis=0, weights=weights[members])
         else:
-            centers[k] = codes[mixture.predict_proba(embedding)[:, k].argmax()]
+            proba = mixture.predict_proba(embedding) if proba is None else proba
+            centers[k] = codes[proba[:, k].argmax()]
     return centers, labels, scores
 
 
