@@ -28,10 +28,10 @@ AUTO_INIT_UMAP_MIN_SAMPLES = 10_000
 #: ``init="umap"`` runs UMAP and the mixture from this many seeds and starts
 #: from the run whose clusters stand most apart in the codes themselves (the
 #: highest silhouette). On one seed's pretrained codes of 10,000 MNIST images,
-#: one UMAP seed in five put the 4s and 9s in one cluster and split the 1s
-#: (accuracy 0.83 against 0.962-0.964 for the other four); its silhouette in the
-#: codes was the lowest (0.163 against 0.182-0.183), though in UMAP's own
-#: embedding it was the highest, so the codes, not the embedding, judge.
+#: one UMAP seed in five put the 4s and 9s in one cluster and split the 1s;
+#: its silhouette in the codes was the lowest of the five, though in UMAP's
+#: own embedding it was the highest, so the codes, not the embedding, judge
+#: (user guide, Deep clustering, section "Three runs, not one").
 UMAP_START_RUNS = 3
 #: The silhouette is quadratic in the samples: it is taken on a seeded sample of at most this many codes.
 SILHOUETTE_SAMPLE = 5000
