@@ -25,16 +25,6 @@ KMEANS_N_INIT = 20
 #: clustering, section "Starting from N2D's clusters"). Fewer samples were
 #: not measured with it, and keep KMeans.
 AUTO_INIT_UMAP_MIN_SAMPLES = 10_000
-#: ``init="umap"`` runs UMAP and the mixture from this many seeds and starts
-#: from the run whose clusters stand most apart in the codes themselves (the
-#: highest silhouette). On one seed's pretrained codes of 10,000 MNIST images,
-#: one UMAP seed in five put the 4s and 9s in one cluster and split the 1s;
-#: its silhouette in the codes was the lowest of the five, though in UMAP's
-#: own embedding it was the highest, so the codes, not the embedding, judge
-#: (user guide, Deep clustering, section "Three runs, not one").
-UMAP_START_RUNS = 3
-#: The silhouette is quadratic in the samples: it is taken on a seeded sample of at most this many codes.
-SILHOUETTE_SAMPLE = 5000
 #: DEC's fine-tuning optimizer (Xie et al., 2016), as a Keras config.
 DEC_OPTIMIZER = {"class_name": "SGD", "config": {"learning_rate": 0.01, "momentum": 0.9}}
 #: ``max_iter="auto"``: this many passes over the data, and at least
@@ -130,48 +120,27 @@ def resolve_init(init, n_samples):
     return init
 
 
-def umap_start(codes, runs, sample_weight=None, *, seed=None):
-    """Return N2D's start on ``codes``: the centres (each cluster's weighted mean code), labels, and each run's score.
+def umap_start(codes, clusterer, sample_weight=None):
+    """Return N2D's start on ``codes``: centres (each cluster's weighted mean code), labels, each run's silhouette.
 
-    ``runs``: a list of unfitted steps, each as :func:`skae._n2d.umap_mixture_steps`
-    builds them (``[("umap", UMAP), ("mixture", GaussianMixture)]``), seeded
-    apart. In each, UMAP embeds the codes in as many dimensions as there are
-    clusters, with N2D's settings, and the Gaussian mixture clusters the
-    embedding. The run kept is the one whose labels have the highest
-    silhouette in the codes (:func:`separation`, on a sample drawn with
-    ``seed``). Neither UMAP nor the mixture takes sample weights; the
+    ``clusterer``: an unfitted :class:`skae.UMAPMixture`, fitted here on the
+    codes; it keeps, of its runs, the one whose clusters stand most apart in
+    the codes. Neither UMAP nor the mixture takes sample weights; the
     centres do. A component left with no sample (possible on tiny data) is
     centred on the code it is most probable for.
     """
-    sample = np.random.default_rng(seed).permutation(len(codes))[:SILHOUETTE_SAMPLE]
-    scores, best = [], None
-    for (_, embed), (_, mixture) in runs:
-        embedding = embed.fit_transform(codes)
-        labels = mixture.fit_predict(embedding)
-        scores.append(separation(codes[sample], labels[sample]))
-        if best is None or scores[-1] > best[0]:
-            best = (scores[-1], labels, embedding, mixture)
-    _, labels, embedding, mixture = best
+    labels = clusterer.fit(codes).labels_
     weights = np.ones(len(codes)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    centers = np.empty((mixture.n_components, codes.shape[1]))
-    proba = None  # the mixture's probabilities, computed once and only if a component is empty
-    for k in range(mixture.n_components):
+    centers = np.empty((clusterer.n_clusters, codes.shape[1]))
+    proba = None  # the clusterer's probabilities, computed once and only if a component is empty
+    for k in range(clusterer.n_clusters):
         members = labels == k
         if weights[members].sum() > 0:
             centers[k] = np.average(codes[members], axis=0, weights=weights[members])
         else:
-            proba = mixture.predict_proba(embedding) if proba is None else proba
+            proba = clusterer.predict_proba(codes) if proba is None else proba
             centers[k] = codes[proba[:, k].argmax()]
-    return centers, labels, scores
-
-
-def separation(codes, labels):
-    """Return the silhouette of ``labels`` in ``codes``; -1 where it is undefined (one cluster, or one per sample)."""
-    from sklearn.metrics import silhouette_score
-
-    if not 2 <= np.unique(labels).size < len(codes):
-        return -1.0
-    return float(silhouette_score(codes, labels))
+    return centers, labels, clusterer.silhouettes_
 
 
 def resolve_max_iter(max_iter, n_samples, batch_size):

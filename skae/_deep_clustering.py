@@ -34,7 +34,6 @@ from ._dec_settings import (
     AUTO_INIT_UMAP_MIN_SAMPLES,
     DEC_OPTIMIZER,
     KMEANS_N_INIT,
-    UMAP_START_RUNS,
     PhaseTimes,
     default_autoencoder,
     resolve_init,
@@ -48,7 +47,7 @@ from ._dec_settings import (
 from ._docstrings import fill_shared_parameters
 from ._input import check_input, check_sample_weight
 from ._layout import ANY_ND_INPUT, LayoutRequest, n_rows, parse_image_shape, resolve_layout
-from ._n2d import umap_mixture_steps
+from ._n2d import UMAPMixture, n2d_umap
 from ._params import SHARED_CONSTRAINTS, store_init_params
 from ._persistence import PlainStateMixin
 from ._registry import register_estimator
@@ -119,11 +118,11 @@ class DeepEmbeddedClustering(
         Where fine-tuning starts. ``"kmeans"`` is DEC's: KMeans on the
         pretrained codes (20 restarts). ``"umap"`` starts from N2D's
         clusters of the codes (McConville et al., 2020), as
-        :func:`skae.presets.clustering_pipeline` finds them: UMAP to
-        ``n_clusters`` dimensions (``n_neighbors=20``, ``min_dist=0``), then
-        a Gaussian mixture, from three seeds; the run whose clusters stand
-        most apart in the codes (the highest silhouette) is kept, and each
-        centre is the mean code of its cluster.
+        :class:`~skae.UMAPMixture` finds them: UMAP to ``n_clusters``
+        dimensions (``n_neighbors=20``, ``min_dist=0``), then a Gaussian
+        mixture, from three seeds; the run whose clusters stand most apart
+        in the codes (the highest silhouette) is kept, and each centre is
+        the mean code of its cluster.
         It needs umap-learn. ``"auto"``: ``"umap"`` on 10,000 samples or
         more, where it was measured, and ``"kmeans"`` below. An array gives
         the centres, in the autoencoder's latent space.
@@ -386,7 +385,7 @@ class DeepEmbeddedClustering(
             ae_seed, kmeans_seed, shuffle_seed = trainer.agree_seeds(
                 check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=3)
             )
-            start = self._umap_steps(n_samples, kmeans_seed)
+            start = self._umap_start(n_samples, kmeans_seed)
             times = PhaseTimes()
             with times("pretrain"):
                 # X is checked here, once (this records n_features_in_ and
@@ -468,11 +467,12 @@ class DeepEmbeddedClustering(
     def _initialize_centers(self, codes, seed, sample_weight=None, start=None):
         """Place the centres among the pretrained ``codes`` (flat rows), weighted: centres and labels.
 
-        ``start``: the unfitted UMAP and mixture runs (:meth:`_umap_steps`) when ``init`` is, or resolves to, "umap".
+        ``start``: the unfitted :class:`~skae.UMAPMixture` (:meth:`_umap_start`) when ``init`` is, or resolves
+        to, "umap".
         """
         Z = codes.astype(np.float64)
         if start is not None:
-            centers, _, scores = umap_start(Z, start, sample_weight, seed=seed)
+            centers, _, scores = umap_start(Z, start, sample_weight)
             self._say(f"UMAP start: silhouettes {np.round(scores, 3).tolist()}, run {int(np.argmax(scores))} kept")
         elif isinstance(self.init, str):  # "kmeans", or "auto" on fewer samples
             kmeans = KMeans(self.n_clusters, n_init=KMEANS_N_INIT, random_state=seed)
@@ -487,11 +487,8 @@ class DeepEmbeddedClustering(
                 )
         return centers, soft_assignments(Z, centers, self.alpha).argmax(axis=1).astype(np.int64)
 
-    def _umap_steps(self, n_samples, seed):
-        """Return ``UMAP_START_RUNS`` unfitted UMAP and mixture runs to start from; None where ``init`` needs no UMAP.
-
-        Each run is the named steps of :func:`skae._n2d.umap_mixture_steps`,
-        seeded from ``seed``.
+    def _umap_start(self, n_samples, seed):
+        """Return the unfitted :class:`~skae.UMAPMixture` to start from, seeded; None where ``init`` needs no UMAP.
 
         Called before pretraining, so that a missing umap-learn stops the fit at once.
         """
@@ -504,10 +501,8 @@ class DeepEmbeddedClustering(
                 f"and X holds {n_samples:,}"
             )
         needed_by = f"DeepEmbeddedClustering(init={self.init!r})"
-        return [
-            umap_mixture_steps(self.n_clusters, random_state=int(run_seed), needed_by=needed_by, hint=hint)
-            for run_seed in check_random_state(seed).randint(np.iinfo(np.int32).max, size=UMAP_START_RUNS)
-        ]
+        umap = n2d_umap(self.n_clusters, random_state=seed, needed_by=needed_by, hint=hint)
+        return UMAPMixture(self.n_clusters, embedding=umap, random_state=seed)
 
     def _max_iter(self, n_samples):
         return resolve_max_iter(self.max_iter, n_samples, self.batch_size)

@@ -8,7 +8,7 @@ with ``set_params`` or tuned with ``GridSearchCV``.
 from __future__ import annotations
 
 from ._dense import DEC_NETWORK, DenseAutoencoder
-from ._n2d import N2D_UMAP_PARAMS, umap_mixture_steps
+from ._n2d import N2D_UMAP_PARAMS, UMAPMixture, n2d_mixture, n2d_umap
 
 __all__ = [
     "N2D_UMAP_PARAMS",
@@ -77,7 +77,7 @@ def clustering_autoencoder(n_clusters=10, *, epochs=20, batch_size=256, random_s
 
 
 def clustering_pipeline(n_clusters=10, *, autoencoder="dense", random_state=None, umap_params=None):
-    """N2D-style pipeline: an autoencoder, UMAP, then a Gaussian mixture.
+    """N2D-style pipeline: an autoencoder, then UMAP and a Gaussian mixture (:class:`~skae.UMAPMixture`).
 
     UMAP (from the optional ``umap-learn`` package: ``pip install -e ".[umap]"``
     in a checkout of skae)
@@ -86,8 +86,10 @@ def clustering_pipeline(n_clusters=10, *, autoencoder="dense", random_state=None
     ``min_dist=0``), and a full-covariance
     :class:`~sklearn.mixture.GaussianMixture` finds the clusters, keeping the
     most likely of ten initialisations: a single one sometimes merges two
-    digits into one cluster and splits another. ``benchmarks/results.md``
-    gives its accuracy on MNIST over several seeds.
+    digits into one cluster and splits another. UMAP and the mixture run
+    from three seeds, and the run whose clusters stand most apart in the
+    codes is kept: one UMAP run can merge two digits.
+    ``benchmarks/results.md`` gives its accuracy on MNIST over several seeds.
 
     Parameters
     ----------
@@ -109,15 +111,22 @@ def clustering_pipeline(n_clusters=10, *, autoencoder="dense", random_state=None
            more accurate on 10,000 and on all 70,000 images
            (``benchmarks/results.md``, section 4c).
     random_state : int or None, default=None
-        Seeds the autoencoder (when built here), UMAP and the mixture.
+        Seeds the autoencoder (when built here) and the clusterer's runs
+        of UMAP and the mixture.
     umap_params : dict or None, default=None
         Overrides of the UMAP settings.
 
     Returns
     -------
     pipeline : sklearn.pipeline.Pipeline
-        Unfitted steps ``"autoencoder"``, ``"umap"`` and ``"mixture"``;
-        ``fit_predict(X)`` returns cluster labels.
+        Unfitted steps ``"autoencoder"`` and ``"clusterer"`` (a
+        :class:`~skae.UMAPMixture`, whose UMAP and mixture are its
+        ``embedding`` and ``mixture``: ``clusterer__embedding__n_neighbors``
+        names UMAP's ``n_neighbors``); ``fit_predict(X)`` returns cluster labels.
+
+        .. versionchanged:: 0.1.0
+           The steps were ``"autoencoder"``, ``"umap"`` and ``"mixture"``,
+           fitted once.
 
     Raises
     ------
@@ -140,12 +149,10 @@ def clustering_pipeline(n_clusters=10, *, autoencoder="dense", random_state=None
             )
         else:
             raise ValueError(f"autoencoder must be 'conv', 'dense' or an estimator; got {autoencoder!r}.")
-    return Pipeline(
-        [
-            ("autoencoder", autoencoder),
-            *umap_mixture_steps(n_clusters, random_state=random_state, umap_params=umap_params),
-        ]
-    )
+    umap = n2d_umap(n_clusters, random_state=random_state, umap_params=umap_params, needed_by="clustering_pipeline")
+    mixture = n2d_mixture(n_clusters, random_state=random_state)
+    clusterer = UMAPMixture(n_clusters, embedding=umap, mixture=mixture, random_state=random_state)
+    return Pipeline([("autoencoder", autoencoder), ("clusterer", clusterer)])
 
 
 def deep_clustering(n_clusters=10, *, autoencoder="dense", random_state=None, **params):
