@@ -9,14 +9,14 @@ import keras
 import numpy as np
 import pytest
 from _helpers import dense_decoder, dense_encoder, small_conv, small_dec
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
 import skae
-from skae import AutoencoderTransformer, DeepEmbeddedClustering, VariationalAutoencoder
+from skae import AutoencoderTransformer, DeepEmbeddedClustering, UMAPMixture, VariationalAutoencoder
 from skae._clustering_layer import ClusteringLayer
-from skae._dec_settings import UMAP_START_RUNS, separation, umap_start
+from skae._dec_settings import umap_start
 from skae._deep_clustering import soft_assignments, target_distribution
 
 # Also run under JAX and PyTorch in CI (the backend set).
@@ -142,15 +142,16 @@ def test_init_auto_starts_from_umap_on_10000_samples_or_more():
     assert resolve_init("auto", 10_000) == "umap"
     assert resolve_init("kmeans", 70_000) == "kmeans" and resolve_init("umap", 50) == "umap"
     assert DeepEmbeddedClustering().init == "auto"
-    assert DeepEmbeddedClustering()._umap_steps(9_999, 0) is None
-    assert DeepEmbeddedClustering(init="kmeans")._umap_steps(70_000, 0) is None
-    # N2D's settings, as the clustering preset has them, in UMAP_START_RUNS
-    # runs seeded apart by the fit's seed.
-    runs = DeepEmbeddedClustering(8)._umap_steps(70_000, 3)
-    assert len(runs) == UMAP_START_RUNS == 3
-    assert runs[0][0][1].get_params() == DeepEmbeddedClustering(8)._umap_steps(70_000, 3)[0][0][1].get_params()
+    assert DeepEmbeddedClustering()._umap_start(9_999, 0) is None
+    assert DeepEmbeddedClustering(init="kmeans")._umap_start(70_000, 0) is None
+    # N2D's clusterer, as the clustering preset has it: three runs seeded
+    # apart by the fit's seed.
+    start = DeepEmbeddedClustering(8)._umap_start(70_000, 3)
+    assert isinstance(start, UMAPMixture) and (start.n_clusters, start.n_runs, start.random_state) == (8, 3, 3)
+    runs = start._runs()
+    assert [embed.get_params() for embed, _ in runs] == [embed.get_params() for embed, _ in start._runs()]
     seeds = set()
-    for (_, embed), (_, mixture) in runs:
+    for embed, mixture in runs:
         assert (embed.n_components, embed.n_neighbors, embed.min_dist) == (8, 20, 0.0)
         assert (mixture.n_components, mixture.covariance_type, mixture.n_init) == (8, "full", 10)
         assert embed.random_state == mixture.random_state
@@ -158,26 +159,46 @@ def test_init_auto_starts_from_umap_on_10000_samples_or_more():
     assert len(seeds) == 3
 
 
-def test_umap_start_keeps_the_run_whose_clusters_stand_apart_in_the_codes():
+def test_umap_start_centres_the_kept_run_on_its_clusters_weighted_mean_codes():
     from sklearn.mixture import GaussianMixture
     from sklearn.preprocessing import FunctionTransformer
 
     rng = np.random.default_rng(0)
     codes = np.concatenate([rng.normal(centre, 0.3, size=(100, 2)) for centre in ([0, 0], [0, 6], [6, 0])])
     truth = np.repeat([0, 1, 2], 100)
+    weights = rng.uniform(0.5, 2.0, size=len(codes))
+    # tests/test_umap_mixture.py checks which run is kept; DEC starts from its clusters.
+    clusterer = UMAPMixture(3, embedding=FunctionTransformer(), mixture=GaussianMixture(), random_state=0)
+    centers, labels, scores = umap_start(codes, clusterer, weights)
+    assert adjusted_rand_score(truth, labels) == 1.0 and len(scores) == 3
+    for k in range(3):
+        np.testing.assert_allclose(centers[k], np.average(codes[labels == k], axis=0, weights=weights[labels == k]))
+    # A component that no code falls in (possible on tiny data) is centred on
+    # the code it is most probable for: here the fourth, far from every blob.
+    means = [[0, 0], [0, 6], [6, 0], [30, 30]]
+    nearest = UMAPMixture(4, embedding=FunctionTransformer(), mixture=NearestMean(means), n_runs=1)
+    centers, labels, _ = umap_start(codes, nearest, weights)
+    assert set(labels) == {0, 1, 2}
+    np.testing.assert_array_equal(centers[3], codes[NearestMean(means).predict_proba(codes)[:, 3].argmax()])
 
-    def run(embedding):
-        return [("umap", FunctionTransformer(embedding)), ("mixture", GaussianMixture(3, random_state=0))]
 
-    # On the first coordinate alone, the first two blobs are one: that run's
-    # mixture merges them and splits another, as UMAP merged MNIST's 4s and 9s.
-    merged, whole = run(lambda Z: Z[:, :1]), run(lambda Z: Z)
-    for runs, kept in (([merged, whole], 1), ([whole, merged], 0)):
-        centers, labels, scores = umap_start(codes, runs, seed=0)
-        assert int(np.argmax(scores)) == kept and len(scores) == 2
-        assert adjusted_rand_score(truth, labels) == 1.0
-        np.testing.assert_allclose(np.sort(centers[:, 0]), [0, 0, 6], atol=0.1)
-    assert separation(codes, np.zeros(len(codes), dtype=int)) == -1.0
+class NearestMean(BaseEstimator):
+    """A stand-in mixture: each sample's probabilities fall with its squared distance to fixed means."""
+
+    def __init__(self, means=None, n_components=None):
+        self.means = means
+        self.n_components = n_components
+
+    def fit_predict(self, X, y=None):
+        return self.predict(X)
+
+    def predict(self, X):
+        return self.predict_proba(X).argmax(axis=1)
+
+    def predict_proba(self, X):
+        closeness = -((X[:, None, :] - np.asarray(self.means)[None]) ** 2).sum(axis=-1)
+        e = np.exp(closeness - closeness.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
 
 
 def test_umap_start_without_umap_learn_stops_before_pretraining(monkeypatch, digits):
@@ -189,7 +210,7 @@ def test_umap_start_without_umap_learn_stops_before_pretraining(monkeypatch, dig
         dec.fit(digits[0][:100])
     assert not trained and not hasattr(dec, "labels_")
     with pytest.raises(ImportError, match="init='auto' starts from UMAP's clusters on 10,000 samples or more"):
-        DeepEmbeddedClustering()._umap_steps(10_000, 0)
+        DeepEmbeddedClustering()._umap_start(10_000, 0)
 
 
 def test_sparse_rows_cluster_like_dense_ones(digits):

@@ -2,6 +2,7 @@
 
 import pytest
 from _helpers import dense_decoder, dense_encoder
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import (
     check_global_output_transform_pandas,
     check_global_set_output_transform_polars,
@@ -18,6 +19,7 @@ from skae import (
     ConvAutoencoder,
     DeepEmbeddedClustering,
     DenseAutoencoder,
+    UMAPMixture,
     VariationalAutoencoder,
 )
 
@@ -48,6 +50,10 @@ ESTIMATORS = [
         update_interval=5,
         batch_size=16,
     ),
+    # The clusterer's own code (runs, seeds, the silhouette's choice,
+    # validation) on an identity embedding: UMAP needs more samples than
+    # the checks give (20 neighbours), and takes 20 s to compile.
+    UMAPMixture(3, embedding=FunctionTransformer(), random_state=0),
 ]
 
 

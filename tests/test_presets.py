@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from skae import ConvAutoencoder, DenseAutoencoder
+from skae import ConvAutoencoder, DenseAutoencoder, UMAPMixture
 from skae.presets import N2D_UMAP_PARAMS, clustering_autoencoder, clustering_pipeline, reconstruction_autoencoder
 
 
@@ -31,17 +31,24 @@ def test_preset_parameters_can_be_overridden():
 def test_clustering_pipeline_steps():
     pytest.importorskip("umap")
     pipe = clustering_pipeline(5, random_state=0, umap_params={"n_neighbors": 7})
-    assert [name for name, _ in pipe.steps] == ["autoencoder", "umap", "mixture"]
+    assert [name for name, _ in pipe.steps] == ["autoencoder", "clusterer"]
     # N2D's network as N2D trains it, for as many passes as the data affords.
     dense = pipe.named_steps["autoencoder"]
     assert isinstance(dense, DenseAutoencoder) and dense.hidden_layer_sizes == (500, 500, 2000)
     assert (dense.latent_dim, dense.output_activation, dense.epochs) == (5, "linear", "auto")
-    umap_step = pipe.named_steps["umap"]
+    # UMAP and the mixture from three seeds, the run that separates the codes kept.
+    clusterer = pipe.named_steps["clusterer"]
+    assert isinstance(clusterer, UMAPMixture)
+    assert (clusterer.n_clusters, clusterer.n_runs, clusterer.random_state) == (5, 3, 0)
+    umap_step = clusterer.embedding
     assert umap_step.n_components == 5 and umap_step.n_neighbors == 7
     assert umap_step.min_dist == N2D_UMAP_PARAMS["min_dist"]
-    assert pipe.named_steps["mixture"].n_components == 5
     # Ten mixture initialisations, the most likely kept: one can merge two clusters.
-    assert pipe.named_steps["mixture"].n_init == 10
+    mixture = clusterer.mixture
+    assert (mixture.n_components, mixture.covariance_type, mixture.n_init) == (5, "full", 10)
+    # Their settings are the pipeline's, for set_params and grid searches.
+    pipe.set_params(clusterer__embedding__n_neighbors=30, clusterer__mixture__n_init=4)
+    assert (umap_step.n_neighbors, clusterer.mixture.n_init) == (30, 4)
     conv = clustering_pipeline(10, autoencoder="conv", random_state=3).named_steps["autoencoder"]
     assert isinstance(conv, ConvAutoencoder) and conv.activation == "elu" and conv.random_state == 3
     mine = DenseAutoencoder(latent_dim=4)
@@ -61,14 +68,13 @@ def test_clustering_pipeline_without_umap_says_how_to_install(monkeypatch):
 @pytest.mark.slow  # UMAP's first call compiles its kernels (about 20 s)
 def test_umap_start_centres_each_cluster_on_its_mean_code():
     from skae._dec_settings import umap_start
-    from skae._n2d import umap_mixture_steps
 
     rng = np.random.default_rng(0)
     blobs = [rng.normal(centre, 0.3, size=(100, 4)) for centre in (0.0, 5.0, 10.0)]
     codes = np.concatenate(blobs)
     weights = rng.uniform(0.5, 2.0, size=len(codes))
-    centers, labels, scores = umap_start(codes, [umap_mixture_steps(3, random_state=0)], weights, seed=0)
-    assert len(scores) == 1 and scores[0] > 0.9  # three blobs far apart
+    centers, labels, scores = umap_start(codes, UMAPMixture(3, n_runs=2, random_state=0), weights)
+    assert len(scores) == 2 and min(scores) > 0.9  # three blobs far apart: UMAP finds them from either seed
     # Each blob is one cluster, centred on its weighted mean code.
     assert sorted(np.unique(labels[i * 100 : (i + 1) * 100]).size for i in range(3)) == [1, 1, 1]
     assert len(np.unique(labels)) == 3

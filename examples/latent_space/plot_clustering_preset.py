@@ -79,12 +79,13 @@ report("KMeans on latents", labels)
 # -----------------------------------------------------
 # UMAP comes from the optional ``umap-learn`` package
 # (``pip install umap-learn``). Here the pipeline gets the dense autoencoder
-# above, which is already fitted, so only UMAP and the mixture
-# (``n2d[1:]``) run, on its latent codes.
+# above, which is already fitted, so only the clusterer (``n2d[1:]``: UMAP
+# and the mixture, from three seeds, the run that separates the codes best
+# kept) runs, on its latent codes.
 # ``clustering_pipeline(10).fit_predict(X)`` would instead train its default
 # autoencoder, this same network with a linear output for
 # ``epochs="auto"`` (60 passes over 70,000 images, 100 over 10,000), and
-# then do the other two steps; ``benchmarks/results.md`` (section 4c, "N2D's
+# then cluster; ``benchmarks/results.md`` (section 4c, "N2D's
 # own autoencoder") gives its accuracy: 0.979 ± 0.001 on all 70,000 MNIST
 # images over seeds 0-4.
 try:
