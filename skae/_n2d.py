@@ -220,9 +220,7 @@ class UMAPMixture(ClusterMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Cluster indices.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return np.asarray(self.mixture_.predict(self.embedding_.transform(X)), dtype=np.int64)
+        return np.asarray(self.mixture_.predict(self._embed(X)), dtype=np.int64)
 
     def predict_proba(self, X):
         """Return each sample's probability of each cluster, from the kept mixture.
@@ -237,9 +235,13 @@ class UMAPMixture(ClusterMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_clusters)
             Rows sum to 1.
         """
+        return self.mixture_.predict_proba(self._embed(X))
+
+    def _embed(self, X):
+        """Return new samples ``X``, checked, in the kept run's embedding."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return self.mixture_.predict_proba(self.embedding_.transform(X))
+        return self.embedding_.transform(X)
 
     def _runs(self):
         """Return the ``n_runs`` unfitted ``(embedding, mixture)`` pairs, each seeded with its own run's seed."""
