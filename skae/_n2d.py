@@ -220,7 +220,8 @@ class UMAPMixture(ClusterMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Cluster indices.
         """
-        return np.asarray(self.mixture_.predict(self._embed(X)), dtype=np.int64)
+        embedded = self._embed(X)  # first: it says NotFittedError before mixture_ is read
+        return np.asarray(self.mixture_.predict(embedded), dtype=np.int64)
 
     def predict_proba(self, X):
         """Return each sample's probability of each cluster, from the kept mixture.
@@ -235,7 +236,8 @@ class UMAPMixture(ClusterMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_clusters)
             Rows sum to 1.
         """
-        return self.mixture_.predict_proba(self._embed(X))
+        embedded = self._embed(X)
+        return self.mixture_.predict_proba(embedded)
 
     def _embed(self, X):
         """Return new samples ``X``, checked, in the kept run's embedding."""

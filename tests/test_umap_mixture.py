@@ -9,6 +9,7 @@ import pytest
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score, make_scorer
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV, KFold
@@ -88,6 +89,9 @@ def test_runs_are_reproducible_and_leave_the_given_estimators_alone(blobs):
 
 def test_bad_input_says_what_was_expected_and_leaves_the_clusterer_as_it_was(blobs):
     X, _ = blobs
+    for method in ("predict", "predict_proba"):
+        with pytest.raises(NotFittedError):
+            getattr(UMAPMixture(3), method)(X)
     clusterer = UMAPMixture(3, embedding=PCA(2), random_state=0).fit(X)
     labels = clusterer.labels_.copy()
     with pytest.raises(ValueError, match="n_clusters=3 is larger than the number of samples, n_samples=2"):
