@@ -56,7 +56,7 @@ CLUSTERING_ROWS = (
 PRESET_NOTE = (
     "With its own default autoencoder (N2D's dense network, trained 60 epochs) rather than the demo's, "
     "`clustering_pipeline(10)` reached 0.979 ± 0.001 accuracy on all 70,000 MNIST images over seeds 0-4, "
-    "481 to 539 s a fit on two CPU cores (`benchmarks/results.md`, section 4c)."
+    "526 to 605 s a fit on two CPU cores (`benchmarks/results.md`, section 4c)."
 )
 # What the report points MNIST users to beyond the demo's own clusterings:
 # the deep clustering defaults as measured (benchmarks/results.md, section
