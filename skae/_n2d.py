@@ -126,7 +126,7 @@ class UMAPMixture(ClusterMixin, BaseEstimator):
         The index of the kept run, the first with the highest silhouette.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, where ``X`` has them as strings.
 
     See Also
