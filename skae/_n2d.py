@@ -79,7 +79,9 @@ class UMAPMixture(ClusterMixin, BaseEstimator):
     whose labels have the highest silhouette *in the samples themselves*,
     not in UMAP's embedding, where a merged run can look best. The user
     guide's Deep clustering page (section "Three runs, not one") gives the
-    measurements behind this.
+    measurements behind this. Where the runs' partitions differ in ways
+    no silhouette sees, keeping the best cannot help: ``benchmarks/results.md``
+    (section 23) shows such codes.
 
     It is the last step of :func:`skae.presets.clustering_pipeline`, and
     :class:`~skae.DeepEmbeddedClustering` starts from its clusters
@@ -100,8 +102,8 @@ class UMAPMixture(ClusterMixin, BaseEstimator):
         What clusters the embedding. None: a full-covariance
         :class:`~sklearn.mixture.GaussianMixture` with ``n_init=10``. A
         given estimator needs ``fit_predict`` and ``predict``; it is cloned
-        for each run, with ``n_components=n_clusters`` and the run's
-        ``random_state``.
+        for each run, with ``n_components=n_clusters`` (``n_clusters``, for
+        a clusterer such as KMeans) and the run's ``random_state``.
     n_runs : int, default=3
         How many times the embedding and the mixture are fitted, each from
         its own seed; the run whose labels stand most apart in ``X`` is
