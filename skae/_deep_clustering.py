@@ -473,7 +473,7 @@ class DeepEmbeddedClustering(
         Z = codes.astype(np.float64)
         if start is not None:
             centers, _, scores = umap_start(Z, start, sample_weight)
-            self._say(f"UMAP start: silhouettes {np.round(scores, 3).tolist()}, run {int(np.argmax(scores))} kept")
+            self._say(f"UMAP start: silhouettes {np.round(scores, 3).tolist()}, run {start.best_run_} kept")
         elif isinstance(self.init, str):  # "kmeans", or "auto" on fewer samples
             kmeans = KMeans(self.n_clusters, n_init=KMEANS_N_INIT, random_state=seed)
             kmeans.fit(Z, sample_weight=sample_weight)
