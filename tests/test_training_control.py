@@ -113,8 +113,8 @@ def test_warm_start_continues_and_cold_start_rebuilds(digits):
 def test_auto_epochs_scale_with_the_data(digits, monkeypatch):
     from skae import _params
 
-    # The documented resolution: 4.2 million samples, at most 100 passes.
-    assert [_params.resolve_epochs("auto", n) for n in (70_000, 60_000, 42_000, 10_000, 1)] == [60, 70, 100, 100, 100]
+    # The documented resolution: 5.6 million samples, at most 100 passes.
+    assert [_params.resolve_epochs("auto", n) for n in (70_000, 60_000, 42_000, 10_000, 1)] == [80, 94, 100, 100, 100]
     assert _params.resolve_epochs(7, 70_000) == 7
     # A fit resolves it on the rows it gets (a smaller budget keeps the test short).
     monkeypatch.setattr(_params, "AUTO_EPOCHS_SAMPLES", 900)
