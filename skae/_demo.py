@@ -54,9 +54,9 @@ CLUSTERING_ROWS = (
 # What the recommended clustering reaches with the preset's own autoencoder
 # rather than the demo's, as measured (benchmarks/results.md, section 4c).
 PRESET_NOTE = (
-    "With its own default autoencoder (N2D's dense network, trained 60 epochs) rather than the demo's, "
+    "With its own default autoencoder (N2D's dense network, trained 80 epochs) rather than the demo's, "
     "`clustering_pipeline(10)` reached 0.979 ± 0.001 accuracy on all 70,000 MNIST images over seeds 0-4, "
-    "526 to 605 s a fit on two CPU cores (`benchmarks/results.md`, section 4c)."
+    "715 to 745 s a fit on two CPU cores (`benchmarks/results.md`, section 4c)."
 )
 # What the report points MNIST users to beyond the demo's own clusterings:
 # the deep clustering defaults as measured (benchmarks/results.md, section

@@ -97,8 +97,8 @@ def clustering_pipeline(n_clusters=10, *, autoencoder="dense", random_state=None
         Number of clusters.
     autoencoder : {"dense", "conv"} or estimator, default="dense"
         ``"dense"``: N2D's autoencoder, :func:`clustering_autoencoder` with a
-        linear output and ``epochs="auto"`` (as many passes as make 4,200,000
-        samples, at most 100: 60 on all 70,000 MNIST images, 100
+        linear output and ``epochs="auto"`` (as many passes as make 5,600,000
+        samples, at most 100: 80 on all 70,000 MNIST images, 100
         on 10,000), for any tabular data.
         ``"conv"``: the tutorial's ``ConvAutoencoder(activation="elu")`` with
         64 latents, 20 epochs, for square single-channel images given as

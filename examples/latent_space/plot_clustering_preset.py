@@ -84,7 +84,7 @@ report("KMeans on latents", labels)
 # kept) runs, on its latent codes.
 # ``clustering_pipeline(10).fit_predict(X)`` would instead train its default
 # autoencoder, this same network with a linear output for
-# ``epochs="auto"`` (60 passes over 70,000 images, 100 over 10,000), and
+# ``epochs="auto"`` (80 passes over 70,000 images, 100 over 10,000), and
 # then cluster; ``benchmarks/results.md`` (section 4c, "N2D's
 # own autoencoder") gives its accuracy: 0.979 ± 0.001 on all 70,000 MNIST
 # images over seeds 0-4.
