@@ -57,6 +57,32 @@ def test_clustering_pipeline_steps():
         clustering_pipeline(3, autoencoder="pca")
 
 
+@pytest.mark.backends
+def test_clustering_pipeline_fits_and_predicts_end_to_end(digits):
+    # The preset as users call it, on every backend: its own autoencoder
+    # trains and the clusterer runs on the codes. An identity stands in for
+    # UMAP, whose first call compiles for 20 s, and the net is small.
+    pytest.importorskip("umap")
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skae.metrics import clustering_accuracy
+
+    X, y = digits
+    pipe = clustering_pipeline(10, random_state=0).set_params(
+        autoencoder__hidden_layer_sizes=(64,),
+        autoencoder__epochs=15,
+        clusterer__embedding=FunctionTransformer(),
+        clusterer__mixture__n_init=2,
+    )
+    labels = pipe.fit_predict(X)
+    assert labels.shape == (len(X),) and len(np.unique(labels)) == 10
+    # Far above chance (0.1): the codes keep the digits apart.
+    assert clustering_accuracy(y, labels) > 0.5
+    # New rows take the fitted path; the same rows get the labels of the fit.
+    np.testing.assert_array_equal(pipe.predict(X), labels)
+    assert pipe[-1].best_run_ == np.argmax(pipe[-1].silhouettes_)
+
+
 def test_clustering_pipeline_without_umap_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "umap", None)
     with pytest.raises(ImportError, match="pip install umap-learn"):
